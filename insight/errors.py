@@ -1,0 +1,77 @@
+"""Errors raised by the insight core.
+
+Every error a caller can act on has its own subclass carrying a stable ``code``, a human ``message`` and a
+``hint`` saying what to do. ``api/errors.py`` maps them to HTTP statuses; the CLI and the worker print them.
+"""
+
+from __future__ import annotations
+
+
+class InsightError(Exception):
+    """Root of all insight errors."""
+
+    code = "insight_error"
+
+    def __init__(self, message: str, *, hint: str = "", code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        if code is not None:
+            self.code = code
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message, "hint": self.hint}
+
+
+class InvalidUpload(InsightError):
+    """The upload request itself is unusable (empty file, bad file name, missing fields)."""
+
+    code = "invalid_upload"
+
+
+class UploadTooLarge(InsightError):
+    """The uploaded file is over the configured size cap."""
+
+    code = "upload_too_large"
+
+
+class UnsupportedMediaType(InsightError):
+    """The bytes are not an audio or video container we can read (an image, text, random bytes)."""
+
+    code = "unsupported_media_type"
+
+
+class InvalidAudio(InsightError):
+    """The container was recognised but its audio cannot be used (truncated, no audio track, undecodable)."""
+
+    code = "invalid_audio"
+
+
+class NotFound(InsightError):
+    """A requested object does not exist."""
+
+    code = "not_found"
+
+
+class Conflict(InsightError):
+    """The request conflicts with the object's current state (e.g. retrying a call that has not failed)."""
+
+    code = "conflict"
+
+
+class ModelNotAvailable(InsightError):
+    """A model's files are missing or corrupt and cannot be provisioned offline."""
+
+    code = "model_not_available"
+
+
+class JobTimeout(InsightError):
+    """A job ran past its time limit; it is retried, then failed."""
+
+    code = "job_timeout"
+
+
+class RetryableError(InsightError):
+    """A transient failure (database connection lost, broker unavailable); the job is retried."""
+
+    code = "retryable"
