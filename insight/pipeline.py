@@ -1,0 +1,64 @@
+"""The one place that states the stage order for a call.
+
+Each stage is a job on a queue. When a stage's job finishes, the runner writes its results and submits the next
+stage in the same transaction; the last stage marks the call done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from insight.queue import submit
+from insight.repositories import calls as calls_repo
+from models import CallStatus
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str  # job name, "<domain>.<verb>"
+    queue: str
+    version: int = 1  # bump to re-run a stage for every call after a model or logic change
+    weight: float = 1.0  # share of the call's overall progress
+
+
+STAGES: tuple[Stage, ...] = (Stage(name="transcribe.call", queue="transcribe"),)
+
+
+def job_key(stage: Stage, call_id: int) -> str:
+    return f"{stage.name}:call:{call_id}:v{stage.version}"
+
+
+def submit_first(session: Session, call_id: int, *, max_attempts: int) -> list[str]:
+    """Submit the first stage of a new call. Returns the queues to wake after commit."""
+    stage = STAGES[0]
+    _, created = submit(
+        session,
+        key=job_key(stage, call_id),
+        queue=stage.queue,
+        name=stage.name,
+        call_id=call_id,
+        max_attempts=max_attempts,
+    )
+    return [stage.queue] if created else []
+
+
+def advance(session: Session, call_id: int, finished: str, *, max_attempts: int) -> list[str]:
+    """After stage ``finished``: submit the next stage, or mark the call done. Returns queues to wake."""
+    names = [s.name for s in STAGES]
+    i = names.index(finished)
+    if i + 1 < len(STAGES):
+        nxt = STAGES[i + 1]
+        calls_repo.update_fields(session, call_id, stage=nxt.name, status=CallStatus.processing)
+        _, created = submit(
+            session,
+            key=job_key(nxt, call_id),
+            queue=nxt.queue,
+            name=nxt.name,
+            call_id=call_id,
+            max_attempts=max_attempts,
+        )
+        return [nxt.queue] if created else []
+    calls_repo.update_fields(session, call_id, stage=None, status=CallStatus.done, progress=1.0)
+    return []

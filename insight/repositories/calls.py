@@ -1,0 +1,41 @@
+"""Queries on calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from models import Call
+from models.base import utcnow
+
+
+def get(session: Session, call_id: int) -> Call | None:
+    return session.get(Call, call_id)
+
+
+def get_by_sha256(session: Session, sha256: str) -> Call | None:
+    return session.exec(select(Call).where(Call.audio_sha256 == sha256)).first()
+
+
+def add(session: Session, call: Call) -> Call:
+    session.add(call)
+    session.flush()
+    return call
+
+
+def list_page(session: Session, *, offset: int, limit: int, status: str | None = None) -> tuple[list[Call], int]:
+    """A page of calls, newest first, and the total count."""
+    query = select(Call)
+    count = select(func.count()).select_from(Call)
+    if status is not None:
+        query = query.where(Call.status == status)
+        count = count.where(Call.status == status)
+    rows = session.exec(query.order_by(col(Call.id).desc()).offset(offset).limit(limit)).all()
+    return list(rows), int(session.exec(count).one())
+
+
+def update_fields(session: Session, call_id: int, **values: Any) -> None:
+    """Set columns on one call without loading it (used by the worker's heartbeat and stage transitions)."""
+    session.execute(update(Call).where(col(Call.id) == call_id).values(updated_at=utcnow(), **values))

@@ -1,0 +1,110 @@
+"""Settings for insight, read from ``INSIGHT_*`` environment variables or a ``.env`` file.
+
+Read them only at the composition roots (``api/main.py``, ``insight/worker.py``, ``insight/cli.py``) and pass the
+values down; nothing in the library reads the environment on its own.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+QUEUE_NAMES: tuple[str, ...] = ("transcribe", "analyze", "crm_sync")
+BUNDLED_WHISPER = "base"
+
+
+class Settings(BaseSettings):
+    """All runtime configuration. Defaults run on one laptop: SQLite + embedded queue under ``data_dir``."""
+
+    model_config = SettingsConfigDict(env_prefix="INSIGHT_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".insight"), description="SQLite DB, audio store, queue files, models.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite in data_dir.")
+    queue_url: str | None = Field(default=None, description="redis://host:port/db for Redis; default: SQLite.")
+    model_dir: Path | None = Field(default=None, description="Where provisioned models live; default data_dir/models.")
+
+    whisper_model: str = Field(
+        default=BUNDLED_WHISPER,
+        description="'base' = the bundled multilingual Whisper base; or any faster-whisper model path or name.",
+    )
+    whisper_compute_type: str = "int8"
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    cpu_threads: int = Field(default=0, ge=0, description="0 = one per core.")
+    whisper_beam_size: int = Field(default=1, ge=1, le=10)
+    whisper_batch_size: int = Field(default=8, ge=1, le=64, description="1 = sequential decoding.")
+    window_s: float = Field(default=600.0, ge=60.0, description="Audio decoded and transcribed per window.")
+    allow_model_download: bool = Field(
+        default=False,
+        description="Let faster-whisper fetch a named model from a hub (off: never touch the network).",
+    )
+
+    max_upload_bytes: int = Field(default=1024 * 1024 * 1024, ge=1)
+    max_duration_s: float = Field(default=4 * 3600.0, gt=0)
+
+    job_time_limit_s: float = Field(default=3 * 3600.0, gt=0, description="A job running longer is stopped.")
+    job_max_attempts: int = Field(default=3, ge=1)
+    job_lease_s: float = Field(default=60.0, gt=0, description="A running job whose lease lapses is re-queued.")
+    job_heartbeat_s: float = Field(default=10.0, gt=0)
+    reaper_interval_s: float = Field(default=15.0, gt=0)
+    retry_backoff_s: float = Field(default=10.0, ge=0)
+
+    embedded_worker: bool = Field(default=True, description="`insight serve` also runs a worker in-process.")
+    worker_threads: int = Field(default=1, ge=1, description="Concurrent jobs per queue in one worker process.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    secret_key: SecretStr = SecretStr("insight-local-development-key")
+    log_level: str = "INFO"
+
+    @field_validator("data_dir", "model_dir")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.job_heartbeat_s >= self.job_lease_s:
+            raise ValueError("INSIGHT_JOB_HEARTBEAT_S must be shorter than INSIGHT_JOB_LEASE_S")
+        if self.queue_url is not None and not self.queue_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("INSIGHT_QUEUE_URL must be a redis:// URL (leave it unset for the embedded queue)")
+        return self
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data dir."""
+        if self.database_url:
+            url = self.database_url
+            # Plain postgresql:// means psycopg2 to SQLAlchemy; we ship psycopg 3.
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+            return url
+        return f"sqlite:///{(self.data_dir / 'insight.db').resolve()}"
+
+    @property
+    def audio_dir(self) -> Path:
+        return self.data_dir / "audio"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.data_dir / "tmp"
+
+    @property
+    def queue_dir(self) -> Path:
+        return self.data_dir / "queue"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.model_dir if self.model_dir is not None else self.data_dir / "models"
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build settings from the environment (and ``.env``), with explicit overrides on top."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,55 @@
+"""Plain result types of the transcription stage (no ORM, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    start: float
+    end: float
+    text: str
+    probability: float
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One stretch of speech on one channel, with word timestamps."""
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+    channel: int | None = None
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+    compression_ratio: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """The whole call: segments of every channel in time order."""
+
+    language: str
+    language_probability: float
+    duration_s: float
+    channels: int
+    segments: tuple[Segment, ...] = field(default_factory=tuple)
+    dropped: int = 0  # segments removed by the hallucination guard
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.segments)
+
+
+@dataclass(frozen=True, slots=True)
+class TranscribeOptions:
+    """Knobs of one transcription (the defaults come from Settings)."""
+
+    language: str | None = None
+    split_channels: bool = True
+    word_timestamps: bool = True
+    beam_size: int = 1
+    batch_size: int = 8
+    window_s: float = 600.0

@@ -1,0 +1,86 @@
+"""Worker start-up: attach a job runner to the queues and run consumers (standalone or embedded)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from sqlmodel import Session
+
+from insight.errors import InsightError
+from insight.queue import EmbeddedConsumer, Handler, JobRunner, start_consumers, stop_consumers
+from insight.repositories import calls as calls_repo
+from insight.runtime import Runtime
+from insight.settings import QUEUE_NAMES
+from insight.transcribe import tasks as transcribe_tasks
+from models import CallStatus, Job
+
+log = logging.getLogger(__name__)
+
+
+def _on_failure(session: Session, job: Job, exc: InsightError | Exception, will_retry: bool) -> None:
+    if job.call_id is None:
+        return
+    message = exc.message if isinstance(exc, InsightError) else f"{type(exc).__name__}: {exc}"
+    code = exc.code if isinstance(exc, InsightError) else "internal_error"
+    if isinstance(exc, InsightError) and exc.hint:
+        message = f"{message} {exc.hint}"
+    calls_repo.update_fields(
+        session,
+        job.call_id,
+        status=CallStatus.queued if will_retry else CallStatus.failed,
+        error=message,
+        error_code=code,
+    )
+
+
+def build_runner(runtime: Runtime) -> JobRunner:
+    handlers: dict[str, Handler] = {transcribe_tasks.NAME: transcribe_tasks.make_handler(runtime)}
+    runner = JobRunner(
+        engine=runtime.engine,
+        settings=runtime.settings,
+        queues=runtime.queues,
+        handlers=handlers,
+        on_failure=_on_failure,
+    )
+    runtime.queues.attach(runner.run_next)
+    return runner
+
+
+class EmbeddedWorker:
+    """Consumers and a reaper running inside another process (the API server)."""
+
+    def __init__(self, runtime: Runtime, queues: tuple[str, ...] = QUEUE_NAMES) -> None:
+        self.runner = build_runner(runtime)
+        self.names = queues
+        self.threads = runtime.settings.worker_threads
+        self.consumers: list[EmbeddedConsumer] = []
+
+    def start(self) -> None:
+        self.consumers = start_consumers(self.runner.queues, self.names, threads=self.threads)
+        self.runner.start_reaper()
+
+    def stop(self) -> None:
+        self.runner.stop()
+        stop_consumers(self.consumers)
+
+
+def run_worker(runtime: Runtime, queues: tuple[str, ...] = QUEUE_NAMES, *, preload: bool = True) -> None:
+    """Run consumers for ``queues`` until SIGINT/SIGTERM (``insight worker``)."""
+    if preload and "transcribe" in queues:
+        runtime.transcriber()  # load the model once, before the first job
+    worker = EmbeddedWorker(runtime, queues)
+    done = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s, finishing current jobs", signal.Signals(signum).name)
+        done.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    worker.start()
+    log.info("worker %s consuming %s", worker.runner.worker_id, ", ".join(queues))
+    done.wait()
+    worker.stop()

@@ -1,0 +1,47 @@
+"""A recorded sales conversation and its processing state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field
+
+from models.base import TimestampMixin, UTCDateTime
+
+
+class CallStatus(StrEnum):
+    queued = "queued"
+    processing = "processing"
+    done = "done"
+    failed = "failed"
+
+
+class Call(TimestampMixin, table=True):
+    """One uploaded recording. The audio is stored once per sha256: the same bytes twice are the same call."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    audio_sha256: str = Field(max_length=64, unique=True, index=True)
+    audio_bytes: int
+    filename: str = Field(max_length=255)
+    media_format: str = Field(max_length=64)
+    codec: str = Field(max_length=64)
+    duration_s: float
+    sample_rate: int
+    channels: int
+    dual_mono: bool = False
+
+    customer_external_id: str | None = Field(default=None, max_length=255, index=True)
+    deal_external_id: str | None = Field(default=None, max_length=255, index=True)
+    language_hint: str | None = Field(default=None, max_length=8)
+    rep_channel: int | None = Field(default=None, description="Stereo only: 0 = left is the rep, 1 = right.")
+    recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    status: str = Field(default=CallStatus.queued, max_length=16, index=True)
+    stage: str | None = Field(default=None, max_length=32)
+    progress: float = 0.0
+    error: str | None = None
+    error_code: str | None = Field(default=None, max_length=64)
+    language: str | None = Field(default=None, max_length=8)
+    language_probability: float | None = None
+    processing_s: float | None = None
