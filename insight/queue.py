@@ -47,7 +47,7 @@ class LeaseLost(InsightError):
 
 def make_huey(settings: Settings, queue: str) -> Huey:
     """The Huey instance for ``queue``: SQLite file in the data dir, or Redis when ``queue_url`` is set."""
-    name = f"insight-{queue}"
+    name = f"{settings.queue_namespace}-{queue}"
     if settings.queue_url:
         return RedisHuey(name, url=settings.queue_url, results=False, store_none=False)
     settings.queue_dir.mkdir(parents=True, exist_ok=True)

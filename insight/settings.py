@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".insight"), description="SQLite DB, audio store, queue files, models.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite in data_dir.")
     queue_url: str | None = Field(default=None, description="redis://host:port/db for Redis; default: SQLite.")
+    queue_namespace: str = Field(default="insight", pattern=r"^[A-Za-z0-9_.-]+$", description="Prefix of queue names.")
     model_dir: Path | None = Field(default=None, description="Where provisioned models live; default data_dir/models.")
 
     whisper_model: str = Field(

@@ -1,0 +1,184 @@
+"""Call endpoints: upload, status, transcript, list, retry."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import RuntimeDep, SessionDep
+from api.schemas.calls import (
+    CallPublic,
+    CallsPublic,
+    CallUploadPublic,
+    ErrorBody,
+    ErrorPublic,
+    JobPublic,
+    TranscriptPublic,
+    UtterancePublic,
+    WordPublic,
+)
+from insight import retry as retry_service
+from insight.errors import InvalidUpload, NotFound, UploadTooLarge
+from insight.ingest import UploadMeta, ingest
+from insight.repositories import calls as calls_repo
+from insight.repositories import jobs as jobs_repo
+from insight.repositories import transcripts as transcripts_repo
+from models import Call, Job
+
+router = APIRouter(prefix="/api/calls", tags=["calls"])
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorBody, "description": "Bad request (empty file, bad file name, bad field)"},
+    404: {"model": ErrorBody, "description": "No such call"},
+    409: {"model": ErrorBody, "description": "Not possible in the call's current state"},
+    413: {"model": ErrorBody, "description": "File over the size cap"},
+    415: {"model": ErrorBody, "description": "Not an audio/video file"},
+    422: {"model": ErrorBody, "description": "Audio unusable (truncated, no audio track, too long)"},
+}
+
+
+def _rep_channel(call: Call) -> str | None:
+    return None if call.rep_channel is None else ("left", "right")[call.rep_channel]
+
+
+def to_public(call: Call, jobs: list[Job]) -> CallPublic:
+    assert call.id is not None
+    return CallPublic(
+        id=call.id,
+        status=call.status,
+        stage=call.stage,
+        progress=round(call.progress * 100.0, 1),
+        error=ErrorPublic(code=call.error_code or "error", message=call.error) if call.error else None,
+        filename=call.filename,
+        sha256=call.audio_sha256,
+        bytes=call.audio_bytes,
+        media_format=call.media_format,
+        codec=call.codec,
+        duration_s=call.duration_s,
+        sample_rate=call.sample_rate,
+        channels=call.channels,
+        dual_mono=call.dual_mono,
+        language=call.language,
+        language_hint=call.language_hint,
+        rep_channel=_rep_channel(call),
+        customer_external_id=call.customer_external_id,
+        deal_external_id=call.deal_external_id,
+        processing_s=call.processing_s,
+        created_at=call.created_at,
+        updated_at=call.updated_at,
+        jobs=[JobPublic.model_validate(j, from_attributes=True) for j in jobs],
+        urls={
+            "self": f"/api/calls/{call.id}",
+            "transcript": f"/api/calls/{call.id}/transcript",
+            "page": f"/calls/{call.id}",
+        },
+    )
+
+
+def _get_call(session: SessionDep, call_id: int) -> Call:
+    call = calls_repo.get(session, call_id)
+    if call is None:
+        raise NotFound(f"Call {call_id} does not exist.", hint="List calls with GET /api/calls.")
+    return call
+
+
+@router.post("", status_code=201, response_model=CallUploadPublic, responses=ERRORS)
+async def upload_call(
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    file: Annotated[UploadFile, File(description="The recording (wav, mp3, m4a, flac, ogg, webm, mp4 …)")],
+    customer_external_id: Annotated[str | None, Form(max_length=255)] = None,
+    deal_external_id: Annotated[str | None, Form(max_length=255)] = None,
+    language: Annotated[str | None, Form(max_length=8, description="ja, en … or empty to detect")] = None,
+    rep_channel: Annotated[str | None, Form(max_length=8, description="Stereo: left or right = rep")] = None,
+) -> CallUploadPublic:
+    """Upload a recording; it is transcribed in the background. The same bytes twice return the same call."""
+    declared = request.headers.get("content-length")
+    cap = runtime.settings.max_upload_bytes
+    if declared and declared.isdigit() and int(declared) > cap + 64 * 1024:
+        raise UploadTooLarge(
+            f"The request is larger than the upload limit of {cap // (1024 * 1024)} MiB.",
+            hint="Split the recording or compress it (e.g. to mp3/opus), then upload again.",
+        )
+    if file.filename is None:
+        raise InvalidUpload("The upload has no file name.", hint="Send the file as multipart field 'file'.")
+    meta = UploadMeta(
+        filename=file.filename,
+        customer_external_id=customer_external_id,
+        deal_external_id=deal_external_id,
+        language=language,
+        rep_channel=rep_channel,
+    )
+    result = await run_in_threadpool(ingest, runtime, file.file, meta)
+    assert result.call.id is not None
+    call = _get_call(session, result.call.id)
+    if not result.created:
+        response.status_code = 200
+    public = to_public(call, jobs_repo.for_call(session, result.call.id))
+    return CallUploadPublic(**public.model_dump(), duplicate=not result.created)
+
+
+@router.get("", response_model=CallsPublic)
+def list_calls(
+    session: SessionDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    status: Annotated[str | None, Query(pattern="^(queued|processing|done|failed)$")] = None,
+) -> CallsPublic:
+    """List calls, newest first."""
+    rows, count = calls_repo.list_page(session, offset=offset, limit=limit, status=status)
+    return CallsPublic(data=[to_public(c, []) for c in rows], count=count, offset=offset, limit=limit)
+
+
+@router.get("/{call_id}", response_model=CallPublic, responses=ERRORS)
+def get_call(call_id: int, session: SessionDep) -> CallPublic:
+    """A call's status, stage, progress and error, with its jobs."""
+    call = _get_call(session, call_id)
+    return to_public(call, jobs_repo.for_call(session, call_id))
+
+
+@router.get("/{call_id}/transcript", response_model=TranscriptPublic, responses=ERRORS)
+def get_transcript(call_id: int, session: SessionDep) -> TranscriptPublic:
+    """The call's utterances with word timestamps (empty until transcription is done)."""
+    call = _get_call(session, call_id)
+    rows = transcripts_repo.for_call(session, call_id)
+
+    def role(channel: int | None) -> str | None:
+        if channel is None or call.rep_channel is None:
+            return None
+        return "rep" if channel == call.rep_channel else "customer"
+
+    return TranscriptPublic(
+        call_id=call_id,
+        status=call.status,
+        language=call.language,
+        duration_s=call.duration_s,
+        utterances=[
+            UtterancePublic(
+                id=u.id or 0,
+                idx=u.idx,
+                start=u.start,
+                end=u.end,
+                channel=u.channel,
+                speaker=u.speaker,
+                role=role(u.channel),
+                language=u.language,
+                text=u.text,
+                words=[WordPublic(**w) for w in u.words],
+            )
+            for u in rows
+        ],
+    )
+
+
+@router.post("/{call_id}/retry", status_code=202, response_model=CallPublic, responses=ERRORS)
+def retry_call(call_id: int, runtime: RuntimeDep, session: SessionDep) -> CallPublic:
+    """Retry a failed call from the stage that failed."""
+    _get_call(session, call_id)
+    retry_service.retry_call(runtime, call_id)
+    session.expire_all()
+    return to_public(_get_call(session, call_id), jobs_repo.for_call(session, call_id))

