@@ -1,0 +1,48 @@
+# The two commands for a fresh machine:
+#   make demo   set everything up, start insight on the embedded default and upload sample calls
+#   make test   set everything up and run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test install models system-deps stop lint clean
+
+install: $(STAMP)
+
+# CPU torch goes in first and alone: a plain `torch` requirement pulled in later would otherwise fetch a
+# multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Optional system packages: espeak-ng (English sample calls). Installed when apt is usable; skipped otherwise.
+system-deps:
+	@if ! command -v espeak-ng >/dev/null 2>&1; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = "0" ]; then \
+	    apt-get install -y --no-install-recommends espeak-ng >/dev/null 2>&1 \
+	      || (apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends espeak-ng >/dev/null 2>&1) \
+	      || echo "note: could not install espeak-ng; English sample calls will be skipped"; \
+	  else echo "note: espeak-ng not installed; English sample calls will be skipped"; fi; \
+	fi
+
+models: $(STAMP)
+	$(BIN)/insight models install
+
+demo: $(STAMP) system-deps models
+	bash scripts/demo.sh
+
+test: $(STAMP) system-deps models
+	INSIGHT_TEST_MODEL_DIR=$${INSIGHT_TEST_MODEL_DIR:-$(CURDIR)/.insight/models} $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy insight api models
+
+stop:
+	@if [ -f .insight/server.pid ]; then kill $$(cat .insight/server.pid) 2>/dev/null || true; rm -f .insight/server.pid; echo stopped; fi
+
+clean: stop
+	rm -rf .insight
