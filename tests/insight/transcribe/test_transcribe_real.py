@@ -1,0 +1,127 @@
+"""The real Whisper base model on real recordings (../shared/data/audio)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import wave
+from pathlib import Path
+
+import jiwer
+import numpy as np
+import pytest
+
+from insight.transcribe.audio_probe import probe_audio
+from insight.transcribe.core import transcribe_path
+from insight.transcribe.engine import WhisperTranscriber
+from insight.transcribe.types import TranscribeOptions, Transcript
+from tests.conftest import AUDIO_EN, AUDIO_JA, shared
+
+pytestmark = pytest.mark.model
+
+
+def run(transcriber: WhisperTranscriber, path: Path, **opts: object) -> Transcript:
+    info = probe_audio(path)
+    return transcribe_path(
+        path,
+        transcriber=transcriber,
+        duration_s=info.duration_s,
+        channels=info.channels,
+        dual_mono=info.dual_mono,
+        options=TranscribeOptions(**opts),  # type: ignore[arg-type]
+    )
+
+
+def norm_en(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9' ]", " ", text.lower())).strip()
+
+
+def norm_ja(text: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())
+
+
+def test_jfk_wer(transcriber: WhisperTranscriber) -> None:
+    path = shared(AUDIO_EN / "jfk.flac")
+    reference = (AUDIO_EN / "jfk.reference.txt").read_text()
+    result = run(transcriber, path)
+    assert result.language == "en"
+    wer = jiwer.wer(norm_en(reference), norm_en(result.text))
+    assert wer <= 0.05, (wer, result.text)
+    words = [w for s in result.segments for w in s.words]
+    assert words, "word timestamps are required"
+    assert all(0.0 <= w.start <= w.end <= result.duration_s + 0.5 for w in words)
+    assert all(0.0 <= w.probability <= 1.0 for w in words)
+
+
+def test_sales_call_key_terms(transcriber: WhisperTranscriber) -> None:
+    path = shared(AUDIO_EN / "test_call_audio.wav")
+    silver = (AUDIO_EN / "test_call_audio.azure_machine_transcript.txt").read_text()
+    silver_text = " ".join(line.split("] spk=? ", 1)[1] for line in silver.splitlines() if "] spk=? " in line)
+    result = run(transcriber, path)
+    text = result.text.lower()
+    for term in ("azure", "shopify", "microsoft", "dimitri", "office 365", "29"):
+        assert term in text, term
+    # Against another vendor's (unverified) transcript: close, not identical.
+    assert jiwer.wer(norm_en(silver_text), norm_en(result.text)) < 0.25
+    # The call spans two minutes: the transcript must too (nothing dropped at the end).
+    assert result.segments[-1].end > 110
+
+
+def test_stereo_one_sentence_per_channel(transcriber: WhisperTranscriber) -> None:
+    path = shared(AUDIO_EN / "stereo_diarization.wav")
+    ref = dict(
+        line.split(":", 1) for line in (AUDIO_EN / "stereo_diarization.reference.txt").read_text().splitlines() if ":" in line
+    )
+    result = run(transcriber, path, language="en")
+    assert result.channels == 2
+    by_channel = {ch: " ".join(s.text for s in result.segments if s.channel == ch) for ch in (0, 1)}
+    assert jiwer.wer(norm_en(ref["left"]), norm_en(by_channel[0])) <= 0.15, by_channel
+    assert jiwer.wer(norm_en(ref["right"]), norm_en(by_channel[1])) <= 0.15, by_channel
+
+
+def test_japanese_cer(transcriber: WhisperTranscriber) -> None:
+    path = shared(AUDIO_JA / "test_ja_2.wav")
+    refs = dict(line.split(",", 1) for line in (AUDIO_JA / "transcripts.txt").read_text().splitlines() if "," in line)
+    result = run(transcriber, path)
+    assert result.language == "ja"
+    cer = jiwer.cer(norm_ja(refs["test_ja_2"]), norm_ja(result.text))
+    assert cer <= 0.15, (cer, result.text)
+    # A dual-mono file is transcribed once, not once per channel.
+    assert result.channels == 1
+
+
+def _write_wav(path: Path, samples: np.ndarray, rate: int = 16000) -> Path:
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+    return path
+
+
+@pytest.mark.parametrize("kind", ["silence", "hiss", "hum"])
+def test_no_words_from_silence_or_noise(transcriber: WhisperTranscriber, tmp_path: Path, kind: str) -> None:
+    rng = np.random.default_rng(1)
+    n = 16000 * 40
+    t = np.arange(n) / 16000
+    signal = {
+        "silence": np.zeros(n),
+        "hiss": 0.003 * rng.standard_normal(n),
+        "hum": 0.01 * np.sin(2 * np.pi * 50 * t) + 0.001 * rng.standard_normal(n),
+    }[kind]
+    path = _write_wav(tmp_path / f"{kind}.wav", signal)
+    result = run(transcriber, path, language="ja")
+    assert result.segments == (), [s.text for s in result.segments]
+
+
+def test_windows_give_the_same_words_as_one_pass(transcriber: WhisperTranscriber, tmp_path: Path) -> None:
+    """Long audio is processed in windows cut at quiet points; no word is lost or doubled at the cuts."""
+    src = shared(AUDIO_EN / "test_call_audio.wav")
+    whole = run(transcriber, src)
+    windowed = run(transcriber, src, window_s=60.0)
+    a, b = norm_en(whole.text).split(), norm_en(windowed.text).split()
+    assert abs(len(a) - len(b)) <= max(6, len(a) // 20)
+    assert jiwer.wer(" ".join(a), " ".join(b)) < 0.12
+    starts = [s.start for s in windowed.segments]
+    assert starts == sorted(starts)
