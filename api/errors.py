@@ -27,7 +27,7 @@ STATUS: dict[type[errors.InsightError], int] = {
 def status_for(exc: errors.InsightError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 500
 
 

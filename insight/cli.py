@@ -179,7 +179,10 @@ def _wait_for(client: Any, ids: list[int], timeout: float) -> int:
     deadline = time.monotonic() + timeout
     failed = 0
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TextColumn("{task.fields[state]}"),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[state]}"),
         console=console,
     ) as progress:
         tasks = {i: progress.add_task(f"call {i}", total=100, state="queued") for i in ids}
@@ -239,19 +242,30 @@ def transcribe(
         runtime = Runtime.build(settings, run_migrations=False)
         base = runtime.transcribe_options()
         options = TranscribeOptions(
-            language=lang, split_channels=split_channels, beam_size=base.beam_size, batch_size=base.batch_size,
+            language=lang,
+            split_channels=split_channels,
+            beam_size=base.beam_size,
+            batch_size=base.batch_size,
             window_s=base.window_s,
         )
         with Progress(
-            TextColumn(file.name), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=err,
+            TextColumn(file.name),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+            console=err,
             transient=as_json,
         ) as progress:
             task = progress.add_task("transcribe", total=1.0)
             transcriber = runtime.transcriber()
             started = time.monotonic()
             transcript = transcribe_path(
-                file, transcriber=transcriber, duration_s=info.duration_s, channels=info.channels,
-                dual_mono=info.dual_mono, options=options,
+                file,
+                transcriber=transcriber,
+                duration_s=info.duration_s,
+                channels=info.channels,
+                dual_mono=info.dual_mono,
+                options=options,
                 on_progress=lambda f: progress.update(task, completed=f),
             )
             elapsed = time.monotonic() - started

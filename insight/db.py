@@ -15,6 +15,10 @@ from sqlmodel import Session
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations"
 
 
+# Execution option that marks a write transaction (SQLite: BEGIN IMMEDIATE); ignored by other databases.
+WRITE_OPTION = "insight_write"
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create the engine for ``url``: SQLite in WAL mode with a busy timeout, or PostgreSQL with pre-ping."""
     parsed = make_url(url)
@@ -41,9 +45,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # BEGIN IMMEDIATE takes the write lock up front, so two writers wait on busy_timeout instead of one
-            # failing with "database is locked" when it upgrades a read transaction.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Write transactions (session_scope) take the write lock up front with BEGIN IMMEDIATE, so two writers
+            # wait on busy_timeout instead of one failing with "database is locked" when it upgrades a read
+            # transaction. Read-only sessions use a deferred BEGIN and never block writers (WAL).
+            immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         # pysqlite's own transaction handling would emit a deferred BEGIN; we emit ours in "begin".
         @event.listens_for(engine, "connect")
@@ -56,8 +62,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session whose transaction commits on success and rolls back on error."""
-    with Session(engine, expire_on_commit=False) as session:
+    """A write session whose transaction commits on success and rolls back on error."""
+    with Session(engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

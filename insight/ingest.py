@@ -63,7 +63,8 @@ def check_filename(name: str) -> str:
         )
     if len(name.encode("utf-8", "surrogatepass")) > MAX_FILENAME_BYTES:
         raise InvalidUpload(
-            "The file name is longer than 255 bytes.", hint="Rename the file to something shorter.",
+            "The file name is longer than 255 bytes.",
+            hint="Rename the file to something shorter.",
             code="invalid_filename",
         )
     return unicodedata.normalize("NFC", name)
@@ -116,7 +117,9 @@ def ingest(runtime: Runtime, stream: BinaryIO, meta: UploadMeta) -> IngestResult
     language = check_language(meta.language)
     with runtime.store.receive(stream, max_bytes=settings.max_upload_bytes) as (tmp, sha256, size):
         if size == 0:
-            raise InvalidUpload("The file is empty.", hint="Check the recording and upload it again.", code="empty_file")
+            raise InvalidUpload(
+                "The file is empty.", hint="Check the recording and upload it again.", code="empty_file"
+            )
         with session_scope(runtime.engine) as session:
             existing = calls_repo.get_by_sha256(session, sha256)
         if existing is not None:

@@ -53,7 +53,9 @@ def test_sigkill_mid_transcription_recovers_without_duplicates(
     if mode == "sqlite":
         settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'insight.db'}")
     else:
-        settings = make_settings(tmp_path, request.getfixturevalue("pg_url"), queue_url=request.getfixturevalue("redis_url"))
+        settings = make_settings(
+            tmp_path, request.getfixturevalue("pg_url"), queue_url=request.getfixturevalue("redis_url")
+        )
     settings = settings.model_copy(update={"job_lease_s": 4.0, "job_heartbeat_s": 1.0, "reaper_interval_s": 1.0})
     runtime = Runtime.build(settings)
     env = {
@@ -94,7 +96,8 @@ def test_sigkill_mid_transcription_recovers_without_duplicates(
         if first.poll() is None:
             first.kill()
     killed = job()
-    assert killed.state == JobState.running and killed.attempt == 1
+    assert killed.state == JobState.running
+    assert killed.attempt == 1
     with Session(runtime.engine) as s:
         assert s.exec(select(Utterance)).all() == []
 
@@ -112,12 +115,15 @@ def test_sigkill_mid_transcription_recovers_without_duplicates(
         calls = s.exec(select(Call)).all()
         jobs = s.exec(select(Job)).all()
         utterances = s.exec(select(Utterance).order_by(Utterance.idx)).all()  # type: ignore[arg-type]
-    assert len(calls) == 1 and len(jobs) == 1, log.read_text()[-3000:]
-    assert calls[0].status == "done" and calls[0].progress == 1.0
+    assert len(calls) == 1, log.read_text()[-3000:]
+    assert len(jobs) == 1, log.read_text()[-3000:]
+    assert calls[0].status == "done"
+    assert calls[0].progress == 1.0
     assert jobs[0].attempt == 2, "the job ran exactly twice: the killed attempt and the recovery"
     assert [u.idx for u in utterances] == list(range(len(utterances)))
     assert len({(u.start, u.channel) for u in utterances}) == len(utterances)
     text = " ".join(u.text for u in utterances).lower()
-    assert "azure" in text and "dimitri" in text
+    assert "azure" in text
+    assert "dimitri" in text
     assert "lease expired" in log.read_text()
     runtime.close()

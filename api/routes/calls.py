@@ -180,5 +180,5 @@ def retry_call(call_id: int, runtime: RuntimeDep, session: SessionDep) -> CallPu
     """Retry a failed call from the stage that failed."""
     _get_call(session, call_id)
     retry_service.retry_call(runtime, call_id)
-    session.expire_all()
+    session.rollback()  # end the read snapshot taken before the retry, so the re-read sees it
     return to_public(_get_call(session, call_id), jobs_repo.for_call(session, call_id))

@@ -64,21 +64,24 @@ def test_stale_attempt_cannot_finish_and_reaper_requeues(runtime: Runtime) -> No
     job_id = _submit(runtime)
     with session_scope(runtime.engine) as s:
         first = jobs_repo.claim_next(s, queue="analyze", worker_id="a", lease_s=0.2)
-        assert first is not None and first.attempt == 1
+        assert first is not None
+        assert first.attempt == 1
     time.sleep(0.3)
     with session_scope(runtime.engine) as s:
         reaped = jobs_repo.reap_expired(s)
         assert [j.id for j in reaped] == [job_id]
     with session_scope(runtime.engine) as s:
         second = jobs_repo.claim_next(s, queue="analyze", worker_id="b", lease_s=30)
-        assert second is not None and second.attempt == 2
+        assert second is not None
+        assert second.attempt == 2
     with session_scope(runtime.engine) as s:
         assert not jobs_repo.finish(s, job_id=job_id, attempt=1)
         assert not jobs_repo.renew_lease(s, job_id=job_id, attempt=1, lease_s=30, progress=0.5)
         assert jobs_repo.finish(s, job_id=job_id, attempt=2)
     with session_scope(runtime.engine) as s:
         job = s.get(Job, job_id)
-        assert job is not None and job.state == JobState.done
+        assert job is not None
+        assert job.state == JobState.done
 
 
 def test_failure_retries_then_fails_for_good(runtime: Runtime) -> None:
@@ -88,17 +91,23 @@ def test_failure_retries_then_fails_for_good(runtime: Runtime) -> None:
         calls.append(ctx.attempt)
         raise RuntimeError("transient")
 
-    runner = JobRunner(engine=runtime.engine, settings=runtime.settings, queues=runtime.queues, handlers={"demo.run": boom})
+    runner = JobRunner(
+        engine=runtime.engine, settings=runtime.settings, queues=runtime.queues, handlers={"demo.run": boom}
+    )
     job_id = _submit(runtime)
     assert runner.run_next("analyze")
     with session_scope(runtime.engine) as s:
         job = s.get(Job, job_id)
         assert job is not None
-        assert job.state == JobState.queued and job.error == "RuntimeError: transient" and job.attempt == 1
+        assert job.state == JobState.queued
+        assert job.error == "RuntimeError: transient"
+        assert job.attempt == 1
     assert runner.run_next("analyze")
     with session_scope(runtime.engine) as s:
         job = s.get(Job, job_id)
-        assert job is not None and job.state == JobState.failed and job.attempt == 2
+        assert job is not None
+        assert job.state == JobState.failed
+        assert job.attempt == 2
     assert not runner.run_next("analyze")
     assert calls == [1, 2]
 
@@ -123,12 +132,15 @@ def test_heartbeat_renews_lease_and_detects_loss(runtime: Runtime) -> None:
             ctx.report((i + 1) / 8)
         with session_scope(runtime.engine) as s:
             row = s.get(Job, job.id)
-            assert row is not None and row.lease_until is not None
+            assert row is not None
+            assert row.lease_until is not None
             seen["lease_left"] = (row.lease_until - utcnow()).total_seconds()
             seen["progress"] = row.progress
         return lambda session: []
 
-    runner = JobRunner(engine=runtime.engine, settings=runtime.settings, queues=runtime.queues, handlers={"demo.run": slow})
+    runner = JobRunner(
+        engine=runtime.engine, settings=runtime.settings, queues=runtime.queues, handlers={"demo.run": slow}
+    )
     job_id = _submit(runtime)
     assert runner.run_next("analyze")
     # The job ran 2 s with a 5 s lease, heartbeats every 0.5 s: the lease was renewed and progress written.
@@ -136,7 +148,9 @@ def test_heartbeat_renews_lease_and_detects_loss(runtime: Runtime) -> None:
     assert seen["progress"] > 0.5
     with session_scope(runtime.engine) as s:
         job = s.get(Job, job_id)
-        assert job is not None and job.state == JobState.done and job.progress == 1.0
+        assert job is not None
+        assert job.state == JobState.done
+        assert job.progress == 1.0
 
     ctx = JobContext(job_id=1, attempt=1, call_id=None, deadline=time.monotonic() + 60, time_limit_s=60)
     ctx.lost.set()
@@ -161,7 +175,8 @@ def test_time_limit_fails_the_job_with_a_clear_error(runtime: Runtime) -> None:
     with session_scope(runtime.engine) as s:
         job = s.get(Job, job_id)
         assert job is not None
-        assert job.state == JobState.failed and job.error_code == "job_timeout"
+        assert job.state == JobState.failed
+        assert job.error_code == "job_timeout"
         assert "time limit" in (job.error or "")
 
 

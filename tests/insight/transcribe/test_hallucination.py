@@ -38,9 +38,9 @@ def test_is_hallucination(text: str, level: float, extra: dict[str, float], drop
 
 
 def test_collapse_loops() -> None:
-    assert collapse_loops("よろしくお願いします。よろしくお願いします。よろしくお願いします。よろしくお願いします。") == (
-        "よろしくお願いします。"
-    )
+    assert collapse_loops(
+        "よろしくお願いします。よろしくお願いします。よろしくお願いします。よろしくお願いします。"
+    ) == ("よろしくお願いします。")
     assert collapse_loops("I think so, I think so, I think so, I think so") == "I think so"
     # Two repeats are normal speech.
     assert collapse_loops("はい、はい、そうです") == "はい、はい、そうです"
@@ -59,5 +59,10 @@ def test_clean_segments_uses_the_audio_level_and_drops_repeated_lines() -> None:
         seg("在庫管理です。", start=2.0, end=3.0),
     ]
     kept, dropped = clean_segments(segments, audio, offset_s=0.0)
-    assert [s.text for s in kept] == ["御社の課題を伺えますか。", "はい、在庫管理です。", "在庫管理です。", "在庫管理です。"]
+    assert [s.text for s in kept] == [
+        "御社の課題を伺えますか。",
+        "はい、在庫管理です。",
+        "在庫管理です。",
+        "在庫管理です。",
+    ]
     assert dropped == 2

@@ -70,7 +70,9 @@ def test_sales_call_key_terms(transcriber: WhisperTranscriber) -> None:
 def test_stereo_one_sentence_per_channel(transcriber: WhisperTranscriber) -> None:
     path = shared(AUDIO_EN / "stereo_diarization.wav")
     ref = dict(
-        line.split(":", 1) for line in (AUDIO_EN / "stereo_diarization.reference.txt").read_text().splitlines() if ":" in line
+        line.split(":", 1)
+        for line in (AUDIO_EN / "stereo_diarization.reference.txt").read_text().splitlines()
+        if ":" in line
     )
     result = run(transcriber, path, language="en")
     assert result.channels == 2
