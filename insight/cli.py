@@ -156,8 +156,12 @@ def upload(
                         )
                     except httpx.HTTPError as exc:
                         err.print(f"[red]{path.name}: cannot reach {base}: {exc}[/red]")
+                        err.print("Is the server running? Start it with `insight serve`, or pass --server URL.")
                         raise typer.Exit(1) from exc
-                body = resp.json()
+                try:
+                    body = resp.json()
+                except ValueError:
+                    body = {"error": {"message": f"HTTP {resp.status_code} from {base}", "hint": resp.text[:200]}}
                 if resp.status_code >= 400:
                     failed += 1
                     e = body.get("error", {})

