@@ -19,14 +19,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Optional system packages: espeak-ng (English sample calls). Installed when apt is usable; skipped otherwise.
+# Optional system packages: espeak-ng (English sample calls) and sox (voice shifts for synthetic dialogues).
+# Installed with apt when it is usable; otherwise the features that need them say so and are skipped.
+SYSTEM_PACKAGES := espeak-ng sox
 system-deps:
-	@if ! command -v espeak-ng >/dev/null 2>&1; then \
+	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = "0" ]; then \
-	    apt-get install -y --no-install-recommends espeak-ng >/dev/null 2>&1 \
-	      || (apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends espeak-ng >/dev/null 2>&1) \
-	      || echo "note: could not install espeak-ng; English sample calls will be skipped"; \
-	  else echo "note: espeak-ng not installed; English sample calls will be skipped"; fi; \
+	    echo "installing$$missing"; \
+	    apt-get install -y --no-install-recommends $$missing >/dev/null 2>&1 \
+	      || (apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends $$missing >/dev/null 2>&1) \
+	      || echo "note: could not install$$missing; English sample calls need espeak-ng"; \
+	  else echo "note: not installed:$$missing (apt-get install$$missing); English sample calls need espeak-ng"; fi; \
 	fi
 
 models: $(STAMP)

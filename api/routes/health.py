@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from api.deps import RuntimeDep
+from insight.transcribe.provision import model_status
 
 router = APIRouter(tags=["health"])
 
@@ -19,7 +20,7 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(runtime: RuntimeDep) -> JSONResponse:
-    """The database and the queue answer."""
+    """The database and the queue answer, and the speech model is in place."""
     checks: dict[str, str] = {}
     try:
         with runtime.engine.connect() as conn:
@@ -33,5 +34,7 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
         checks["queue"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["queue"] = f"error: {exc}"
-    ok = all(v == "ok" for v in checks.values())
+    settings = runtime.settings
+    checks["model"] = model_status(settings.whisper_model, settings.models_dir)
+    ok = all(v.startswith("ok") for v in checks.values())
     return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)

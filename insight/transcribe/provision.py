@@ -122,3 +122,17 @@ def resolve_whisper_model(name: str, models_dir: Path, *, allow_download: bool) 
         hint="Use INSIGHT_WHISPER_MODEL=base (bundled), a local model directory, or set "
         "INSIGHT_ALLOW_MODEL_DOWNLOAD=true on a machine that can reach the model hub.",
     )
+
+
+def model_status(name: str, models_dir: Path) -> str:
+    """``"ok"`` when the configured model can be loaded without work or network, else what is missing.
+
+    Cheap (file sizes, no hashing): meant for readiness probes.
+    """
+    if name == "base":
+        target = models_dir / BUNDLED_NAME
+        return "ok" if _is_provisioned(target) else f"not provisioned in {target}: run `insight models install`"
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return "ok" if (path / "model.bin").is_file() else f"{path} has no model.bin"
+    return "ok (downloaded on first use)"
