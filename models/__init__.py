@@ -1,7 +1,25 @@
 """SQLModel tables shared by ``api/`` and ``insight/``. Importing this package registers every table."""
 
 from models.call import Call, CallStatus
+from models.customer import Customer, CustomerExternalId, Deal, DealOutcome
 from models.job_run import Job, JobState
+from models.segment import CustomerSegment, SegmentDefinition, SegmentRun, SegmentRunStatus
+from models.transaction import Transaction
 from models.transcript import Utterance
 
-__all__ = ["Call", "CallStatus", "Job", "JobState", "Utterance"]
+__all__ = [
+    "Call",
+    "CallStatus",
+    "Customer",
+    "CustomerExternalId",
+    "CustomerSegment",
+    "Deal",
+    "DealOutcome",
+    "Job",
+    "JobState",
+    "SegmentDefinition",
+    "SegmentRun",
+    "SegmentRunStatus",
+    "Transaction",
+    "Utterance",
+]

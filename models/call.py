@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import Column, ForeignKey, Integer
 from sqlmodel import Field
 
 from models.base import TimestampMixin, UTCDateTime
@@ -33,6 +34,15 @@ class Call(TimestampMixin, table=True):
 
     customer_external_id: str | None = Field(default=None, max_length=255, index=True)
     deal_external_id: str | None = Field(default=None, max_length=255, index=True)
+    # Resolved from the external ids at upload, or back-filled when the customer/deal is imported later.
+    customer_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("customer.id", ondelete="SET NULL"), nullable=True, index=True),
+    )
+    deal_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("deal.id", ondelete="SET NULL"), nullable=True, index=True),
+    )
     language_hint: str | None = Field(default=None, max_length=8)
     rep_channel: int | None = Field(default=None, description="Stereo only: 0 = left is the rep, 1 = right.")
     recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -22,7 +22,17 @@ MODEL_DIR = Path(os.environ.get("INSIGHT_TEST_MODEL_DIR", ROOT / ".insight" / "m
 PG_ADMIN_URL = os.environ.get("INSIGHT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("INSIGHT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRE_SERVICES = os.environ.get("INSIGHT_TEST_REQUIRE_SERVICES") == "1"
-TABLES = ("utterance", "job", "call")
+TABLES = (
+    "customer_segment",
+    "segment_run",
+    "customer_transaction",
+    "utterance",
+    "job",
+    "call",
+    "deal",
+    "customer_external_id",
+    "customer",
+)
 
 
 def shared(path: Path) -> Path:
