@@ -18,6 +18,7 @@ STATUS: dict[type[errors.InsightError], int] = {
     errors.UploadTooLarge: 413,
     errors.UnsupportedMediaType: 415,
     errors.InvalidAudio: 422,
+    errors.InvalidImport: 422,
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.ModelNotAvailable: 503,

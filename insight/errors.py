@@ -59,6 +59,19 @@ class Conflict(InsightError):
     code = "conflict"
 
 
+class InvalidImport(InsightError):
+    """A data file cannot be imported (unreadable, missing columns, bad rows); nothing was imported.
+
+    ``report`` (an ``insight.crm_sync.importer.ImportReport``) lists every rejected row when rows were read.
+    """
+
+    code = "invalid_import"
+
+    def __init__(self, message: str, *, hint: str = "", code: str | None = None, report: object = None) -> None:
+        super().__init__(message, hint=hint, code=code)
+        self.report = report
+
+
 class ModelNotAvailable(InsightError):
     """A model's files are missing or corrupt and cannot be provisioned offline."""
 

@@ -1,0 +1,220 @@
+"""Import a transaction file: stream, validate every row, then merge all of it or nothing.
+
+The file is read in batches. Valid rows go to a temporary staging table on one connection (``COPY`` on PostgreSQL);
+bad rows are collected into the report and reading goes on, so one pass reports every bad row. Only when the whole
+file is clean are customers created and rows merged, in one write transaction, skipping rows whose
+``(source, external_id)`` is already stored: importing the same file twice changes nothing.
+
+Returns/cancellations (negative quantity or amount, or an order id with the return prefix) are stored with
+``is_return`` and count as returns, not sales. Rows without a customer are counted and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from insight.crm_sync.tabular import BatchReader, ImportOptions, ParsedRow, RowError, RowParser, default_source
+from insight.db import WRITE_OPTION
+from insight.errors import InvalidImport
+from insight.repositories import customers as customers_repo
+from insight.repositories import transactions as transactions_repo
+from models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (done, total) in the reader's unit: bytes for text files, rows for Parquet
+SCALE = 10_000  # amounts are summed as integers of 1/10,000 so the totals are exact
+
+
+@dataclass
+class ImportReport:
+    """What an import read, rejected, skipped and stored. Amounts are rounded to cents."""
+
+    file: str
+    source: str
+    customer_source: str
+    file_format: str
+    rows_read: int = 0
+    rows_rejected: int = 0
+    rows_no_customer: int = 0
+    sales_rows: int = 0
+    return_rows: int = 0
+    gross_total: float = 0.0
+    no_customer_total: float = 0.0
+    sales_total: float = 0.0
+    returns_total: float = 0.0
+    inserted: int = 0
+    already_present: int = 0
+    customers_created: int = 0
+    calls_linked: int = 0
+    committed: bool = False
+    duration_s: float = 0.0
+    missing_columns: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    errors_truncated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Totals:
+    """Exact running sums (integers of 1/10,000) of the amounts seen."""
+
+    def __init__(self) -> None:
+        self.gross = self.no_customer = self.sales = self.returns = 0
+
+    def add(self, row: ParsedRow) -> None:
+        units = round(row.amount * SCALE)
+        self.gross += units
+        if row.customer_ref is None:
+            self.no_customer += units
+        elif row.is_return:
+            self.returns += units
+        else:
+            self.sales += units
+
+    def fill(self, report: ImportReport) -> None:
+        report.gross_total = round(self.gross / SCALE, 2)
+        report.no_customer_total = round(self.no_customer / SCALE, 2)
+        report.sales_total = round(self.sales / SCALE, 2)
+        report.returns_total = round(self.returns / SCALE, 2)
+
+
+def import_transactions(
+    engine: Engine, path: Path, options: ImportOptions, *, on_progress: Progress | None = None
+) -> ImportReport:
+    """Import one transaction file, all or nothing.
+
+    Args:
+        engine: the database.
+        path: a ``.csv``, ``.csv.gz``, ``.txt`` (whitespace-separated) or ``.parquet`` file.
+        options: column mapping and parsing options.
+        on_progress: called after each batch with (done, total).
+
+    Returns:
+        The report of a committed import (``committed`` is True; re-imports report ``already_present`` rows).
+
+    Raises:
+        InvalidImport: the file is unreadable, columns are missing or rows are bad; ``exc.report`` lists each bad
+            row and nothing was written.
+    """
+    started = time.monotonic()
+    source = (options.source or default_source(path))[:64]
+    customer_source = (options.customer_source or source)[:64]
+    reader = BatchReader(path, options)
+    report = ImportReport(file=path.name, source=source, customer_source=customer_source, file_format=reader.format)
+    totals = _Totals()
+    parser: RowParser | None = None
+    row_no = 0
+    with engine.connect() as conn:
+        try:
+            # Staging runs in short transactions on this connection's temporary tables: nothing is visible to
+            # others and, on SQLite, no write lock is held while the file is read.
+            with conn.begin():
+                transactions_repo.create_staging(conn)
+            for batch in reader.batches():
+                if parser is None:
+                    parser = RowParser(options, reader.columns, ragged=reader.format != "parquet")
+                    if parser.missing:
+                        report.missing_columns = parser.missing
+                        raise _rejected(report, started, f"{path.name} lacks column(s): {', '.join(parser.missing)}.")
+                staged: list[tuple[Any, ...]] = []
+                for cells in batch:
+                    row_no += 1
+                    parsed = parser.parse(row_no, cells)
+                    if isinstance(parsed, RowError):
+                        _add_error(report, parsed, options.max_errors)
+                        continue
+                    totals.add(parsed)
+                    if parsed.customer_ref is None:
+                        report.rows_no_customer += 1
+                        continue
+                    if parsed.is_return:
+                        report.return_rows += 1
+                    else:
+                        report.sales_rows += 1
+                    if not report.rows_rejected:  # once a row is bad nothing will be stored: just validate
+                        staged.append(parsed)
+                report.rows_read = row_no
+                if staged:
+                    with conn.begin():
+                        transactions_repo.stage(conn, staged)
+                if on_progress is not None:
+                    on_progress(reader.done, reader.total)
+            if parser is None:
+                raise _rejected(report, started, f"{path.name} has no rows.", code="empty_file")
+            totals.fill(report)
+            if report.rows_rejected:
+                raise _rejected(report, started, f"{report.rows_rejected} of {row_no} rows in {path.name} are invalid.")
+            if options.mapping.get("external_id") or "external_id" in parser.mapping:
+                for external_id, first_row, n in transactions_repo.staged_duplicates(conn, limit=options.max_errors):
+                    _add_error(
+                        report,
+                        RowError(
+                            first_row, parser.mapping["external_id"], external_id, f"external id occurs {n} times"
+                        ),
+                        options.max_errors,
+                    )
+                if report.rows_rejected:
+                    raise _rejected(report, started, f"{path.name} has duplicate external ids.")
+            now = utcnow()
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                report.customers_created = transactions_repo.create_missing_customers(
+                    conn, customer_source=customer_source, now=now
+                )
+                report.inserted = transactions_repo.merge_staged(
+                    conn, source=source, customer_source=customer_source, now=now
+                )
+                report.calls_linked = customers_repo.link_calls(conn)
+            report.already_present = report.sales_rows + report.return_rows - report.inserted
+            report.committed = True
+        finally:
+            _cleanup(conn)
+    report.duration_s = round(time.monotonic() - started, 3)
+    log.info(
+        "imported %s: %d rows read, %d inserted, %d already present, %d without customer, %d customers created",
+        path.name,
+        report.rows_read,
+        report.inserted,
+        report.already_present,
+        report.rows_no_customer,
+        report.customers_created,
+    )
+    return report
+
+
+def _add_error(report: ImportReport, error: RowError, limit: int) -> None:
+    report.rows_rejected += 1
+    if len(report.errors) < limit:
+        report.errors.append(error)
+    else:
+        report.errors_truncated = True
+
+
+def _rejected(report: ImportReport, started: float, message: str, *, code: str | None = None) -> InvalidImport:
+    report.duration_s = round(time.monotonic() - started, 3)
+    return InvalidImport(
+        message + " Nothing was imported.",
+        hint="Fix the rows listed in the report (row numbers count data rows from 1) and import the file again.",
+        code=code,
+        report=report,
+    )
+
+
+def _cleanup(conn: Any) -> None:
+    try:
+        if conn.in_transaction():
+            conn.rollback()
+        conn.execution_options(**{WRITE_OPTION: False})
+        with conn.begin():
+            transactions_repo.drop_staging(conn)
+    except Exception:  # noqa: BLE001 - the connection is discarded anyway; keep the original error
+        log.debug("could not drop the staging tables", exc_info=True)

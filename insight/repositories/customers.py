@@ -1,0 +1,153 @@
+"""Queries on customers, their external ids and deals, and the links from calls to them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, CursorResult, func, text
+from sqlmodel import Session, col, select
+
+from models import Call, Customer, CustomerExternalId, Deal
+from models.base import utcnow
+
+
+def get(session: Session, customer_id: int) -> Customer | None:
+    return session.get(Customer, customer_id)
+
+
+def external_ids(session: Session, customer_id: int) -> list[CustomerExternalId]:
+    return list(
+        session.exec(
+            select(CustomerExternalId)
+            .where(CustomerExternalId.customer_id == customer_id)
+            .order_by(col(CustomerExternalId.source), col(CustomerExternalId.external_id))
+        ).all()
+    )
+
+
+def get_by_external_id(session: Session, *, source: str, external_id: str) -> Customer | None:
+    return session.exec(
+        select(Customer)
+        .join(CustomerExternalId, col(CustomerExternalId.customer_id) == col(Customer.id))
+        .where(CustomerExternalId.source == source, CustomerExternalId.external_id == external_id)
+    ).first()
+
+
+def resolve_external_id(session: Session, external_id: str) -> int | None:
+    """The customer with this id in any source, when exactly one customer has it (else None: unknown or ambiguous).
+
+    ``source:id`` names the source explicitly.
+    """
+    query = select(CustomerExternalId.customer_id).distinct()
+    if ":" in external_id:
+        source, _, ext = external_id.partition(":")
+        explicit = session.exec(
+            query.where(CustomerExternalId.source == source, CustomerExternalId.external_id == ext)
+        ).all()
+        if len(explicit) == 1:
+            return int(explicit[0])
+    ids = session.exec(query.where(CustomerExternalId.external_id == external_id).limit(2)).all()
+    return int(ids[0]) if len(ids) == 1 else None
+
+
+def upsert(
+    session: Session, *, source: str, external_id: str, values: dict[str, Any] | None = None
+) -> tuple[Customer, bool]:
+    """The customer with ``(source, external_id)``, created if absent; ``values`` set the typed columns and
+    ``properties`` (merged). Returns (customer, created)."""
+    values = dict(values or {})
+    properties = values.pop("properties", None) or {}
+    customer = get_by_external_id(session, source=source, external_id=external_id)
+    created = customer is None
+    if customer is None:
+        customer = Customer(properties=dict(properties), **values)
+        session.add(customer)
+        session.flush()
+        assert customer.id is not None
+        session.add(CustomerExternalId(customer_id=customer.id, source=source, external_id=external_id))
+    else:
+        for key, value in values.items():
+            setattr(customer, key, value)
+        if properties:
+            customer.properties = {**customer.properties, **properties}
+        customer.updated_at = utcnow()
+        session.add(customer)
+    session.flush()
+    return customer, created
+
+
+def deals_for_customer(session: Session, customer_id: int) -> list[Deal]:
+    return list(
+        session.exec(
+            select(Deal)
+            .where(Deal.customer_id == customer_id)
+            .order_by(col(Deal.closed_at).desc().nulls_first(), col(Deal.id).desc())
+        ).all()
+    )
+
+
+def get_deal_by_external_id(session: Session, *, source: str, external_id: str) -> Deal | None:
+    return session.exec(select(Deal).where(Deal.source == source, Deal.external_id == external_id)).first()
+
+
+def resolve_deal(session: Session, external_id: str) -> Deal | None:
+    """The deal with this external id in any source, when exactly one has it."""
+    deals = session.exec(select(Deal).where(Deal.external_id == external_id).limit(2)).all()
+    return deals[0] if len(deals) == 1 else None
+
+
+def upsert_deal(session: Session, *, source: str, external_id: str, values: dict[str, Any]) -> tuple[Deal, bool]:
+    """The deal with ``(source, external_id)``, created or updated with ``values``. Returns (deal, created)."""
+    deal = get_deal_by_external_id(session, source=source, external_id=external_id)
+    created = deal is None
+    if deal is None:
+        deal = Deal(source=source, external_id=external_id, **values)
+    else:
+        for key, value in values.items():
+            setattr(deal, key, value)
+        deal.updated_at = utcnow()
+    session.add(deal)
+    session.flush()
+    return deal, created
+
+
+def calls_for_customer(session: Session, customer_id: int, *, limit: int) -> list[Call]:
+    return list(
+        session.exec(
+            select(Call).where(Call.customer_id == customer_id).order_by(col(Call.id).desc()).limit(limit)
+        ).all()
+    )
+
+
+def count_calls_for_customer(session: Session, customer_id: int) -> int:
+    return int(session.exec(select(func.count()).select_from(Call).where(Call.customer_id == customer_id)).one())
+
+
+# Calls uploaded before their customer or deal existed keep the external ids; these statements link them once the
+# ids resolve to exactly one customer / deal (an id shared by two customers in different sources stays unlinked).
+_LINK_CUSTOMERS = text(
+    "UPDATE call SET customer_id = (SELECT MIN(x.customer_id) FROM customer_external_id x "
+    "WHERE x.external_id = call.customer_external_id) "
+    "WHERE customer_id IS NULL AND customer_external_id IS NOT NULL "
+    "AND (SELECT COUNT(DISTINCT x.customer_id) FROM customer_external_id x "
+    "WHERE x.external_id = call.customer_external_id) = 1"
+)
+_LINK_DEALS = text(
+    "UPDATE call SET deal_id = (SELECT MIN(d.id) FROM deal d WHERE d.external_id = call.deal_external_id) "
+    "WHERE deal_id IS NULL AND deal_external_id IS NOT NULL "
+    "AND (SELECT COUNT(*) FROM deal d WHERE d.external_id = call.deal_external_id) = 1"
+)
+_CUSTOMER_FROM_DEAL = text(
+    "UPDATE call SET customer_id = (SELECT d.customer_id FROM deal d WHERE d.id = call.deal_id) "
+    "WHERE customer_id IS NULL AND deal_id IS NOT NULL"
+)
+
+
+def link_calls(conn: Connection | Session) -> int:
+    """Link unlinked calls whose external ids now resolve. Returns how many calls changed."""
+    changed = 0
+    for stmt in (_LINK_CUSTOMERS, _LINK_DEALS, _CUSTOMER_FROM_DEAL):
+        result = conn.execute(stmt)
+        assert isinstance(result, CursorResult)
+        changed += int(result.rowcount)
+    return changed
