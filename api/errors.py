@@ -19,6 +19,7 @@ STATUS: dict[type[errors.InsightError], int] = {
     errors.UnsupportedMediaType: 415,
     errors.InvalidAudio: 422,
     errors.InvalidImport: 422,
+    errors.InvalidSegmentDefinition: 422,
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.ModelNotAvailable: 503,

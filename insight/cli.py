@@ -7,6 +7,7 @@ import logging
 import sys
 import time
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
@@ -21,8 +22,12 @@ from insight.settings import QUEUE_NAMES, Settings, get_settings
 app = typer.Typer(help="insight: conversation insight for sales calls.", no_args_is_help=True)
 models_app = typer.Typer(help="Provision and check models.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+import_app = typer.Typer(help="Import data files.", no_args_is_help=True)
+segments_app = typer.Typer(help="Customer segments (RFM, deciles).", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+app.add_typer(segments_app, name="segments")
 console = Console()
 err = Console(stderr=True)
 
@@ -335,6 +340,194 @@ def samples(
     made = synthesize_all(out_dir, languages=tuple(x.strip() for x in languages.split(",") if x.strip()))
     for call in made:
         console.print(f"✓ {call.stereo_path}  ({call.duration_s:.0f} s, {call.language})")
+
+
+def _parse_map(entries: list[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for entry in entries:
+        for part in entry.split(","):
+            field, sep, column = part.partition("=")
+            if not sep or not field.strip() or not column.strip():
+                err.print(f"[red]--map expects FIELD=COLUMN, not {part!r}[/red]")
+                raise typer.Exit(2)
+            mapping[field.strip()] = column.strip()
+    return mapping
+
+
+@import_app.command("transactions")
+def import_transactions_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV, CSV.gz, or Parquet.")],
+    map_: Annotated[
+        list[str],
+        typer.Option(
+            "--map",
+            help="FIELD=COLUMN (repeatable or comma-separated). Fields: customer, occurred_at, amount or quantity + "
+            "unit_price, order_id, product, currency, external_id, customer_name, country. Without a header, "
+            "COLUMN is the 1-based column number.",
+        ),
+    ] = [],  # noqa: B006 - typer needs a list default
+    preset: Annotated[str | None, typer.Option(help="online-retail, cdnow or cdnow-sample.")] = None,
+    source: Annotated[str | None, typer.Option(help="Source system name (default: the file name).")] = None,
+    customer_source: Annotated[str | None, typer.Option(help="Namespace of customer ids (default: source).")] = None,
+    file_format: Annotated[str | None, typer.Option("--format", help="csv, whitespace or parquet.")] = None,
+    header: Annotated[bool | None, typer.Option(help="The file starts with a header line.")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter.")] = None,
+    date_format: Annotated[str | None, typer.Option(help="strptime format, e.g. %Y%m%d (default ISO 8601).")] = None,
+    timezone: Annotated[str | None, typer.Option(help="Zone of dates without one (default UTC).")] = None,
+    currency: Annotated[str | None, typer.Option(help="Currency of rows without a currency column.")] = None,
+    return_prefix: Annotated[
+        str | None, typer.Option(help="Order ids starting with this are returns (e.g. C).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Import a transaction file: all rows or none, idempotent per (source, external id)."""
+    from insight.crm_sync.importer import import_transactions
+    from insight.crm_sync.tabular import ImportOptions
+    from insight.errors import InvalidImport
+    from insight.runtime import Runtime
+
+    if file_format is not None and file_format not in {"csv", "whitespace", "parquet"}:
+        err.print(f"[red]--format must be csv, whitespace or parquet, not {file_format!r}[/red]")
+        raise typer.Exit(2)
+    values: dict[str, Any] = {
+        "source": source,
+        "customer_source": customer_source,
+        "file_format": file_format,
+        "header": header,
+        "delimiter": delimiter,
+        "date_format": date_format,
+        "timezone": timezone,
+        "currency": currency,
+        "return_prefix": return_prefix,
+    }
+    mapping = _parse_map(map_)
+    settings = _settings()
+    try:
+        if preset:
+            options = ImportOptions.from_preset(preset, mapping=mapping, **values)
+        else:
+            options = ImportOptions(mapping=mapping, **{k: v for k, v in values.items() if v is not None})
+        runtime = Runtime.build(settings)
+        with Progress(
+            TextColumn(file.name),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=as_json,
+        ) as progress:
+            task = progress.add_task("import", total=None)
+            report = import_transactions(
+                runtime.engine,
+                file,
+                options,
+                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    except InvalidImport as exc:
+        if exc.report is not None:
+            _print_import_report(exc.report, as_json=as_json)
+        raise _fail(exc) from exc
+    except InsightError as exc:
+        raise _fail(exc) from exc
+    _print_import_report(report, as_json=as_json)
+
+
+def _print_import_report(report: Any, *, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n")
+        return
+    table = Table(show_header=False, box=None)
+    rows = [
+        ("rows read", f"{report.rows_read:,}"),
+        ("rejected", f"{report.rows_rejected:,}"),
+        ("without customer (skipped)", f"{report.rows_no_customer:,}  ({report.no_customer_total:,.2f})"),
+        ("sales lines", f"{report.sales_rows:,}  ({report.sales_total:,.2f})"),
+        ("return / cancellation lines", f"{report.return_rows:,}  ({report.returns_total:,.2f})"),
+        ("gross total (all valid rows)", f"{report.gross_total:,.2f}"),
+        ("inserted", f"{report.inserted:,}"),
+        ("already present", f"{report.already_present:,}"),
+        ("customers created", f"{report.customers_created:,}"),
+        ("calls linked", f"{report.calls_linked:,}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    if report.errors:
+        bad = Table(title="rejected rows", show_header=True, header_style="bold")
+        for column in ("row", "column", "value", "reason"):
+            bad.add_column(column)
+        for e in report.errors[:200]:
+            bad.add_row(str(e.row), e.column or "", e.value or "", e.reason)
+        console.print(bad)
+        if len(report.errors) > 200 or report.errors_truncated:
+            console.print(f"… {report.rows_rejected - 200:,} more (use --json for the full list)")
+    if report.committed:
+        console.print(f"✓ {report.file} imported as source {report.source!r} in {report.duration_s:.1f} s")
+
+
+@segments_app.command("compute")
+def segments_compute(
+    as_of: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Reference date (that whole day counts); default now.")
+    ] = None,
+    window_days: Annotated[
+        int | None, typer.Option(min=1, help="Frequency/monetary over the last N days only.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Compute RFM scores, segments, deciles and LTV in the database, and print the segment and decile tables."""
+    from sqlmodel import Session
+
+    from insight.runtime import Runtime
+    from insight.segments import service
+
+    settings = _settings()
+    try:
+        runtime = Runtime.build(settings)
+        with err.status("Computing segments in the database…"):
+            run = service.compute_segments(
+                runtime.engine, as_of=as_of.date() if as_of else None, window_days=window_days, trigger="cli"
+            )
+        with Session(runtime.engine) as session:
+            table = service.segment_table(session, run.id)
+            _, deciles = service.decile_analysis(session, run.id)
+    except InsightError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        out = {
+            "run": run.model_dump(mode="json"),
+            "segments": [asdict(s) for s in table.segments],
+            "deciles": [asdict(d) for d in deciles],
+        }
+        sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+        return
+    seg = Table(title=f"segments as of {run.as_of:%Y-%m-%d %H:%M} UTC (run {run.id})", header_style="bold")
+    for column in ("segment", "", "customers", "share", "revenue", "share"):
+        seg.add_column(column, justify="right" if column in {"customers", "share", "revenue"} else "left")
+    for s in table.segments:
+        seg.add_row(
+            s.label_en,
+            s.label_ja,
+            f"{s.customers:,}",
+            f"{s.customer_share:.1%}",
+            f"{s.revenue:,.2f}",
+            f"{s.revenue_share:.1%}",
+        )
+    console.print(seg)
+    dec = Table(title="decile analysis (by monetary value)", header_style="bold")
+    for column in ("decile", "customers", "revenue", "share", "cumulative", "monetary range"):
+        dec.add_column(column, justify="right")
+    for d in deciles:
+        dec.add_row(
+            str(d.decile),
+            f"{d.customers:,}",
+            f"{d.revenue:,.2f}",
+            f"{d.revenue_share:.1%}",
+            f"{d.cumulative_share:.1%}",
+            f"{d.min_monetary:,.2f} – {d.max_monetary:,.2f}",
+        )
+    console.print(dec)
+    console.print(f"✓ {run.customers:,} customers in {run.duration_s or 0:.2f} s")
 
 
 if __name__ == "__main__":

@@ -72,6 +72,12 @@ class InvalidImport(InsightError):
         self.report = report
 
 
+class InvalidSegmentDefinition(InsightError):
+    """A segment definition change is inconsistent (score ranges outside 1-5 or min above max)."""
+
+    code = "invalid_segment_definition"
+
+
 class ModelNotAvailable(InsightError):
     """A model's files are missing or corrupt and cannot be provisioned offline."""
 

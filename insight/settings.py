@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     reaper_interval_s: float = Field(default=15.0, gt=0)
     retry_backoff_s: float = Field(default=10.0, ge=0)
 
+    segments_interval_s: float = Field(
+        default=86400.0, ge=0, description="Recompute customer segments this often (0 = only on demand)."
+    )
+
     embedded_worker: bool = Field(default=True, description="`insight serve` also runs a worker in-process.")
     worker_threads: int = Field(default=1, ge=1, description="Concurrent jobs per queue in one worker process.")
     host: str = "127.0.0.1"

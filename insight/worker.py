@@ -13,6 +13,7 @@ from insight.errors import InsightError
 from insight.queue import EmbeddedConsumer, Handler, JobRunner, start_consumers, stop_consumers
 from insight.repositories import calls as calls_repo
 from insight.runtime import Runtime
+from insight.segments import tasks as segments_tasks
 from insight.settings import QUEUE_NAMES
 from insight.transcribe import tasks as transcribe_tasks
 from models import CallStatus, Job
@@ -37,7 +38,10 @@ def _on_failure(session: Session, job: Job, exc: InsightError | Exception, will_
 
 
 def build_runner(runtime: Runtime) -> JobRunner:
-    handlers: dict[str, Handler] = {transcribe_tasks.NAME: transcribe_tasks.make_handler(runtime)}
+    handlers: dict[str, Handler] = {
+        transcribe_tasks.NAME: transcribe_tasks.make_handler(runtime),
+        segments_tasks.NAME: segments_tasks.make_handler(runtime),
+    }
     runner = JobRunner(
         engine=runtime.engine,
         settings=runtime.settings,
@@ -57,12 +61,17 @@ class EmbeddedWorker:
         self.names = queues
         self.threads = runtime.settings.worker_threads
         self.consumers: list[EmbeddedConsumer] = []
+        self.scheduler = segments_tasks.SegmentScheduler(runtime) if segments_tasks.QUEUE in queues else None
 
     def start(self) -> None:
         self.consumers = start_consumers(self.runner.queues, self.names, threads=self.threads)
         self.runner.start_reaper()
+        if self.scheduler is not None:
+            self.scheduler.start()
 
     def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self.runner.stop()
         stop_consumers(self.consumers)
 
