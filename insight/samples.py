@@ -43,7 +43,9 @@ FloatArray = npt.NDArray[np.float64]
 
 SAMPLE_RATE = 16_000
 CHANNELS: dict[str, str] = {"left": "rep", "right": "customer"}
-SPEAKERS = ("rep", "customer")
+# A third voice for multi-party calls: the customer's manager, on the customer's side of a stereo line.
+SPEAKERS = ("rep", "customer", "manager")
+SIDE: dict[str, str] = {"rep": "left", "customer": "right", "manager": "right"}
 
 # Timeline shape. Gaps between turns are what people leave on a phone line; the lead-in/tail keep the first and last
 # words away from the file edges so decoders and VAD see a little room tone first.
@@ -279,6 +281,7 @@ _BACKCHANNELS: dict[str, str] = {"ja": "はい", "en": "Right."}
 class _JaVoice:
     speed: float
     half_tone: float
+    formant: float = 1.0  # > 1 shorter vocal tract (higher formants), < 1 longer
 
 
 @dataclass(frozen=True)
@@ -287,12 +290,16 @@ class _EnVoice:
     words_per_minute: int
 
 
-# pyopenjtalk ships a single (female) HTS voice, so the customer is the same voice pitched down 5 semitones (median
-# F0 about 280 Hz against 380 Hz) and spoken a little slower. Both run faster than the default 1.0, which sounds
-# like an announcer reading, not a conversation (about 7 morae/s at 1.0, 8 at 1.15).
+# pyopenjtalk ships a single (female) HTS voice. half_tone moves only its pitch (the vocoder keeps the spectral
+# envelope), which leaves the timbre a voice-print model listens to unchanged, so the other voices also get a formant
+# shift: the waveform is resampled as if recorded at another rate (pitch, formants and tempo all scale by the factor),
+# with speed and pitch pre-compensated. The customer is lower and darker (factor 0.84: median F0 about 250 Hz against
+# 380 Hz for the rep), the manager darker still and slower. All run faster than the default 1.0, which sounds like an
+# announcer reading, not a conversation (about 7 morae/s at 1.0, 8 at 1.15).
 _JA_VOICES: dict[str, _JaVoice] = {
     "rep": _JaVoice(speed=1.15, half_tone=0.0),
-    "customer": _JaVoice(speed=1.05, half_tone=-5.0),
+    "customer": _JaVoice(speed=1.05, half_tone=-2.0, formant=0.84),
+    "manager": _JaVoice(speed=0.95, half_tone=-5.0, formant=0.74),
 }
 # espeak-ng "+variant" suffixes change timbre and pitch: a US male rep (median F0 about 100 Hz) and a British female
 # customer (about 200 Hz). The customer is "en+f3", not "en-gb+f3": espeak-ng 1.51 silently ignores the variant on
@@ -300,6 +307,7 @@ _JA_VOICES: dict[str, _JaVoice] = {
 _EN_VOICES: dict[str, _EnVoice] = {
     "rep": _EnVoice(voice="en-us+m3", words_per_minute=165),
     "customer": _EnVoice(voice="en+f3", words_per_minute=155),
+    "manager": _EnVoice(voice="en-us+m7", words_per_minute=145),
 }
 
 
@@ -362,8 +370,8 @@ def synthesize(script: Script, out_dir: Path, *, overlap: bool = False) -> Sampl
 
     # Independent noise per channel, like two microphones; its own seed so it does not shift the timing draws.
     noise_rng = np.random.default_rng(zlib.crc32(f"{script.key}/noise".encode()))
-    left = tracks[CHANNELS["left"]] + _room_tone(noise_rng, total)
-    right = tracks[CHANNELS["right"]] + _room_tone(noise_rng, total)
+    left = sum((tracks[sp] for sp in SPEAKERS if SIDE[sp] == "left"), np.zeros(total)) + _room_tone(noise_rng, total)
+    right = sum((tracks[sp] for sp in SPEAKERS if SIDE[sp] == "right"), np.zeros(total)) + _room_tone(noise_rng, total)
     mono = left + right
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -428,9 +436,12 @@ def _tts_japanese(text: str, voice: _JaVoice) -> tuple[FloatArray, int]:
     # the CLI) would otherwise pay even when it never synthesises anything.
     import pyopenjtalk
 
-    samples, rate = pyopenjtalk.tts(text, speed=voice.speed, half_tone=voice.half_tone)
-    # pyopenjtalk returns float64 on the int16 scale, not [-1, 1].
-    return np.asarray(samples, dtype=np.float64) / 32768.0, int(rate)
+    # Resampling by ``formant`` later multiplies pitch and tempo by it too: pre-compensate both.
+    half_tone = voice.half_tone - 12.0 * math.log2(voice.formant)
+    samples, rate = pyopenjtalk.tts(text, speed=voice.speed / voice.formant, half_tone=half_tone)
+    # pyopenjtalk returns float64 on the int16 scale, not [-1, 1]. Declaring a rate of rate * formant is the
+    # formant shift: played back at the true rate, everything scales by ``formant``.
+    return np.asarray(samples, dtype=np.float64) / 32768.0, int(round(rate * voice.formant))
 
 
 def _tts_english(text: str, voice: _EnVoice) -> tuple[FloatArray, int]:

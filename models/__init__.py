@@ -4,11 +4,13 @@ from models.call import Call, CallStatus
 from models.customer import Customer, CustomerExternalId, Deal, DealOutcome
 from models.job_run import Job, JobState
 from models.segment import CustomerSegment, SegmentDefinition, SegmentRun, SegmentRunStatus
+from models.speaker import CallMetrics, Role, RoleSource, Speaker, VoiceProfile
 from models.transaction import Transaction
 from models.transcript import Utterance
 
 __all__ = [
     "Call",
+    "CallMetrics",
     "CallStatus",
     "Customer",
     "CustomerExternalId",
@@ -17,9 +19,13 @@ __all__ = [
     "DealOutcome",
     "Job",
     "JobState",
+    "Role",
+    "RoleSource",
     "SegmentDefinition",
     "SegmentRun",
     "SegmentRunStatus",
+    "Speaker",
     "Transaction",
     "Utterance",
+    "VoiceProfile",
 ]

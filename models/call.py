@@ -45,6 +45,8 @@ class Call(TimestampMixin, table=True):
     )
     language_hint: str | None = Field(default=None, max_length=8)
     rep_channel: int | None = Field(default=None, description="Stereo only: 0 = left is the rep, 1 = right.")
+    rep_key: str | None = Field(default=None, max_length=255, index=True, description="Who the rep is (voice profile).")
+    num_speakers: int | None = Field(default=None, description="Known number of speakers (mono diarization).")
     recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     status: str = Field(default=CallStatus.queued, max_length=16, index=True)
