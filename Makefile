@@ -17,11 +17,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps resemblyzer==0.1.4
 	touch $(STAMP)
 
-# Optional system packages: espeak-ng (English sample calls) and sox (voice shifts for synthetic dialogues).
-# Installed with apt when it is usable; otherwise the features that need them say so and are skipped.
-SYSTEM_PACKAGES := espeak-ng sox
+# Optional system package: espeak-ng (English sample calls). Installed with apt when it is usable; otherwise the
+# English samples are skipped with a note.
+SYSTEM_PACKAGES := espeak-ng
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

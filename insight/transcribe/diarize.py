@@ -128,7 +128,8 @@ class VoiceEncoder:
         """A voice print of ``audio``: the mean of its 1.6 s window embeddings, L2-normalised."""
         regions = [(0, len(audio))]
         emb = self.embed_windows(audio, regions, _windows(regions, _WINDOW_S / 2))
-        return _normalise(emb.mean(axis=0, keepdims=True))[0]
+        voice: Embeddings = _normalise(emb.mean(axis=0, keepdims=True))[0]
+        return voice
 
 
 def speech_regions(audio: Audio, *, min_silence_ms: int = 250) -> list[tuple[int, int]]:
@@ -141,7 +142,8 @@ def speech_regions(audio: Audio, *, min_silence_ms: int = 250) -> list[tuple[int
 
 def _normalise(x: npt.NDArray[Any]) -> Embeddings:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return (x / np.maximum(norms, 1e-9)).astype(np.float32)
+    out: Embeddings = (x / np.maximum(norms, 1e-9)).astype(np.float32)
+    return out
 
 
 def _windows(regions: Sequence[tuple[int, int]], hop_s: float) -> list[tuple[int, int, int]]:
