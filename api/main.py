@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.dashboard import routes as dashboard
-from api.routes import calls, health
+from api.routes import calls, customers, health, imports, segments
 from insight.runtime import Runtime
 from insight.settings import Settings
 
@@ -49,5 +49,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, embedded_w
     errors.register(app)
     app.include_router(health.router)
     app.include_router(calls.router)
+    app.include_router(customers.router)
+    app.include_router(segments.router)
+    app.include_router(imports.router)
     app.include_router(dashboard.router)
     return app

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from insight import pipeline
 from insight.db import session_scope
 from insight.errors import InvalidAudio, InvalidUpload
 from insight.repositories import calls as calls_repo
+from insight.repositories import customers as customers_repo
 from insight.runtime import Runtime
 from insight.transcribe.audio_probe import AudioInfo, probe_audio
 from models import Call
@@ -103,6 +105,24 @@ def check_rep_channel(value: str | None, info: AudioInfo) -> int | None:
     return channel
 
 
+def _resolve_links(session: Session, meta: UploadMeta) -> tuple[int | None, int | None]:
+    """The customer and deal a call belongs to, from the external ids given at upload.
+
+    An unknown id creates nothing: no stub customer that a later CRM or transaction import would duplicate under
+    its own source. The call keeps the external ids and is linked when that import brings the customer or deal
+    (``customers_repo.link_calls``). A deal with a customer also gives the call its customer.
+    """
+    customer_id = deal_id = None
+    if meta.customer_external_id:
+        customer_id = customers_repo.resolve_external_id(session, meta.customer_external_id)
+    if meta.deal_external_id:
+        deal = customers_repo.resolve_deal(session, meta.deal_external_id)
+        if deal is not None:
+            deal_id = deal.id
+            customer_id = customer_id or deal.customer_id
+    return customer_id, deal_id
+
+
 def ingest(runtime: Runtime, stream: BinaryIO, meta: UploadMeta) -> IngestResult:
     """Store an uploaded recording and queue its transcription.
 
@@ -130,6 +150,7 @@ def ingest(runtime: Runtime, stream: BinaryIO, meta: UploadMeta) -> IngestResult
         wake: list[str] = []
         try:
             with session_scope(runtime.engine) as session:
+                customer_id, deal_id = _resolve_links(session, meta)
                 call = calls_repo.add(
                     session,
                     Call(
@@ -144,6 +165,8 @@ def ingest(runtime: Runtime, stream: BinaryIO, meta: UploadMeta) -> IngestResult
                         dual_mono=info.dual_mono,
                         customer_external_id=meta.customer_external_id or None,
                         deal_external_id=meta.deal_external_id or None,
+                        customer_id=customer_id,
+                        deal_id=deal_id,
                         language_hint=language,
                         rep_channel=rep_channel,
                     ),

@@ -1,0 +1,107 @@
+"""Import endpoints: upload a transaction file and get the import report."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import RuntimeDep
+from api.errors import error_body
+from api.schemas.calls import ErrorBody
+from api.schemas.customers import ImportReportPublic
+from insight.crm_sync.importer import ImportReport, import_transactions
+from insight.crm_sync.tabular import ImportOptions
+from insight.errors import InvalidImport
+from insight.ingest import check_filename
+
+router = APIRouter(prefix="/api/imports", tags=["imports"])
+
+
+def _mapping(raw: str | None) -> dict[str, str]:
+    """A JSON object ``{"customer": "CustomerID"}`` or ``customer=CustomerID,occurred_at=InvoiceDate``."""
+    if raw is None or not raw.strip():
+        return {}
+    text = raw.strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidImport(f"mapping is not valid JSON: {exc}", hint='e.g. {"customer": "CustomerID"}') from exc
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise InvalidImport("mapping must map field names to column names.", hint='e.g. {"customer": "CustomerID"}')
+        return {str(k): v for k, v in value.items()}
+    mapping: dict[str, str] = {}
+    for part in text.split(","):
+        field, sep, column = part.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise InvalidImport(f"mapping entry {part!r} is not FIELD=COLUMN.", hint="e.g. customer=CustomerID")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+def _report_public(report: Any) -> dict[str, Any]:
+    assert isinstance(report, ImportReport)
+    return ImportReportPublic.model_validate(report.to_dict()).model_dump(mode="json")
+
+
+@router.post(
+    "/transactions",
+    status_code=201,
+    response_model=ImportReportPublic,
+    responses={422: {"model": ErrorBody, "description": "Invalid file or rows; the body also has the report"}},
+)
+async def import_transactions_file(
+    runtime: RuntimeDep,
+    file: Annotated[UploadFile, File(description="CSV, CSV.gz, whitespace-separated .txt or Parquet")],
+    preset: Annotated[str | None, Form(description="online-retail, cdnow or cdnow-sample")] = None,
+    mapping: Annotated[
+        str | None, Form(description='{"customer": "CustomerID", ...} or customer=CustomerID,...')
+    ] = None,
+    source: Annotated[str | None, Form(max_length=64)] = None,
+    customer_source: Annotated[str | None, Form(max_length=64)] = None,
+    file_format: Annotated[str | None, Form(alias="format", pattern="^(csv|whitespace|parquet)$")] = None,
+    header: Annotated[bool | None, Form()] = None,
+    delimiter: Annotated[str | None, Form(max_length=1)] = None,
+    date_format: Annotated[str | None, Form(max_length=64)] = None,
+    timezone: Annotated[str | None, Form(max_length=64)] = None,
+    currency: Annotated[str | None, Form(max_length=3)] = None,
+    return_prefix: Annotated[str | None, Form(max_length=16)] = None,
+) -> Any:
+    """Import transactions: every row is validated; the file is imported whole or not at all (idempotent)."""
+    name = check_filename(file.filename or "")
+    values: dict[str, Any] = {
+        "source": source,
+        "customer_source": customer_source,
+        "file_format": file_format,
+        "header": header,
+        "delimiter": delimiter,
+        "date_format": date_format,
+        "timezone": timezone,
+        "currency": currency,
+        "return_prefix": return_prefix,
+    }
+    try:
+        if preset:
+            options = ImportOptions.from_preset(preset, mapping=_mapping(mapping), **values)
+        else:
+            options = ImportOptions(mapping=_mapping(mapping), **{k: v for k, v in values.items() if v is not None})
+        runtime.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=runtime.settings.tmp_dir) as tmp:
+            # Keep the uploaded name: the format is told by its extension and the default source by its stem.
+            path = Path(tmp) / name
+            with path.open("wb") as out:
+                await run_in_threadpool(shutil.copyfileobj, file.file, out, 1024 * 1024)
+            report = await run_in_threadpool(import_transactions, runtime.engine, path, options)
+    except InvalidImport as exc:
+        body: dict[str, Any] = error_body(exc.code, exc.message, exc.hint)
+        if exc.report is not None:
+            body["report"] = _report_public(exc.report)
+        return JSONResponse(body, status_code=422)
+    return _report_public(report)

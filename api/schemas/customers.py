@@ -1,0 +1,270 @@
+"""API contracts for customers, segments, deciles and imports (not tables)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ExternalIdPublic(BaseModel):
+    source: str
+    external_id: str
+
+
+class SegmentLabelPublic(BaseModel):
+    key: str
+    label_en: str
+    label_ja: str
+
+
+class RFMPublic(BaseModel):
+    run_id: int
+    as_of: datetime
+    recency_days: int = Field(description="Days from the last purchase to the reference date")
+    frequency: int = Field(description="Distinct orders (returns excluded)")
+    monetary: float = Field(description="Net revenue: sales minus returns")
+    r_score: int
+    f_score: int
+    m_score: int
+    rfm_cell: str = Field(description="The three scores, e.g. '545'")
+    segment: SegmentLabelPublic | None
+    decile: int = Field(description="1 = the tenth of customers with the highest monetary value")
+    ltv: float = Field(description="Historical lifetime value: all net revenue up to the reference date")
+
+
+class SegmentHistoryPublic(BaseModel):
+    run_id: int
+    as_of: datetime
+    segment_key: str | None
+    decile: int
+    r_score: int
+    f_score: int
+    m_score: int
+
+
+class TransactionPublic(BaseModel):
+    id: int
+    occurred_at: datetime
+    amount: float
+    currency: str | None
+    quantity: float | None
+    order_id: str
+    product: str | None
+    is_return: bool
+    source: str
+
+
+class TransactionsSummaryPublic(BaseModel):
+    transactions: int
+    sales: int
+    returns: int
+    orders: int
+    gross_sales: float
+    returns_amount: float
+    net_revenue: float
+    first_purchase_at: datetime | None
+    last_purchase_at: datetime | None
+    currencies: list[str]
+    recent: list[TransactionPublic]
+
+
+class DealPublic(BaseModel):
+    id: int
+    source: str
+    external_id: str
+    name: str | None
+    stage: str | None
+    outcome: str
+    amount: float | None
+    currency: str | None
+    closed_at: datetime | None
+    owner: str | None
+
+
+class CustomerCallPublic(BaseModel):
+    id: int
+    status: str
+    filename: str
+    created_at: datetime
+    recorded_at: datetime | None
+    duration_s: float
+    language: str | None
+    deal_id: int | None
+    insights: dict[str, Any] = Field(
+        default_factory=dict, description="Minutes, topics and sentiment of the call once analysed"
+    )
+    urls: dict[str, str] = {}
+
+
+class CustomerPublic(BaseModel):
+    id: int
+    name: str | None
+    company: str | None
+    email: str | None
+    phone: str | None
+    country: str | None
+    properties: dict[str, Any]
+    external_ids: list[ExternalIdPublic]
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerRecordPublic(BaseModel):
+    profile: CustomerPublic
+    rfm: RFMPublic | None = Field(description="From the newest segment run; null when not segmented")
+    segment_history: list[SegmentHistoryPublic]
+    transactions: TransactionsSummaryPublic
+    deals: list[DealPublic]
+    calls: list[CustomerCallPublic]
+    calls_total: int
+
+
+class RunPublic(BaseModel):
+    id: int
+    as_of: datetime
+    window_days: int | None
+    status: str
+    trigger: str
+    customers: int
+    revenue: float
+    started_at: datetime
+    finished_at: datetime | None
+    duration_s: float | None
+    error: str | None
+
+
+class SegmentPublic(BaseModel):
+    key: str
+    label_en: str
+    label_ja: str
+    description: str
+    priority: int | None
+    customers: int
+    customer_share: float
+    revenue: float
+    revenue_share: float
+
+
+class SegmentsPublic(BaseModel):
+    run: RunPublic
+    customers: int
+    revenue: float
+    data: list[SegmentPublic]
+
+
+class DecilePublic(BaseModel):
+    decile: int
+    customers: int
+    revenue: float
+    revenue_share: float
+    cumulative_share: float
+    min_monetary: float
+    max_monetary: float
+
+
+class DecilesPublic(BaseModel):
+    run: RunPublic
+    data: list[DecilePublic]
+
+
+class SegmentCustomerPublic(BaseModel):
+    id: int
+    name: str | None
+    company: str | None
+    recency_days: int
+    frequency: int
+    monetary: float
+    r_score: int
+    f_score: int
+    m_score: int
+    decile: int
+    ltv: float
+    last_purchase_at: datetime
+    urls: dict[str, str] = {}
+
+
+class SegmentCustomersPublic(BaseModel):
+    run: RunPublic
+    segment: str
+    data: list[SegmentCustomerPublic]
+    count: int
+    offset: int
+    limit: int
+
+
+class MovementPublic(BaseModel):
+    from_segment: str
+    to_segment: str
+    customers: int
+
+
+class MovementsPublic(BaseModel):
+    from_run: int
+    to_run: int
+    data: list[MovementPublic]
+
+
+class DefinitionPublic(BaseModel):
+    key: str
+    label_en: str
+    label_ja: str
+    description: str
+    priority: int
+    r_min: int
+    r_max: int
+    f_min: int
+    f_max: int
+    m_min: int
+    m_max: int
+
+
+class DefinitionUpdate(BaseModel):
+    label_en: str | None = Field(default=None, max_length=64)
+    label_ja: str | None = Field(default=None, max_length=64)
+    description: str | None = None
+    priority: int | None = None
+    r_min: int | None = Field(default=None, ge=1, le=5)
+    r_max: int | None = Field(default=None, ge=1, le=5)
+    f_min: int | None = Field(default=None, ge=1, le=5)
+    f_max: int | None = Field(default=None, ge=1, le=5)
+    m_min: int | None = Field(default=None, ge=1, le=5)
+    m_max: int | None = Field(default=None, ge=1, le=5)
+
+
+class ComputeRequest(BaseModel):
+    as_of: date | None = Field(default=None, description="Reference date (that whole day counts); default now")
+    window_days: int | None = Field(default=None, ge=1)
+
+
+class RowErrorPublic(BaseModel):
+    row: int
+    column: str | None
+    value: str | None
+    reason: str
+
+
+class ImportReportPublic(BaseModel):
+    file: str
+    source: str
+    customer_source: str
+    file_format: str
+    rows_read: int
+    rows_rejected: int
+    rows_no_customer: int
+    sales_rows: int
+    return_rows: int
+    gross_total: float
+    no_customer_total: float
+    sales_total: float
+    returns_total: float
+    inserted: int
+    already_present: int
+    customers_created: int
+    calls_linked: int
+    committed: bool
+    duration_s: float
+    missing_columns: list[str]
+    errors: list[RowErrorPublic]
+    errors_truncated: bool
