@@ -57,6 +57,15 @@ class Settings(BaseSettings):
         default=86400.0, ge=0, description="Recompute customer segments this often (0 = only on demand)."
     )
 
+    pii_redaction: bool = Field(default=True, description="Redact personal data before anything leaves the transcript.")
+    pii_allow_list: list[str] = Field(
+        default_factory=list, description='Names or values never redacted, as JSON: ["田中太郎", "03-1234-5678"].'
+    )
+    competitors: list[str] = Field(
+        default_factory=list, description='Competitors to recognise, as JSON; "Name|alias|alias" adds aliases.'
+    )
+    products: list[str] = Field(default_factory=list, description="Products to recognise, same format as competitors.")
+
     embedded_worker: bool = Field(default=True, description="`insight serve` also runs a worker in-process.")
     worker_threads: int = Field(default=1, ge=1, description="Concurrent jobs per queue in one worker process.")
     host: str = "127.0.0.1"

@@ -1,0 +1,533 @@
+"""PII redaction for Japanese and English transcripts.
+
+Finds phone numbers, e-mail addresses, credit-card numbers (Luhn-checked), Japanese My Number (check digit), postal
+codes, addresses and person names, and replaces each with a typed placeholder in the transcript's language:
+
+======================  ================  ===============
+kind                    ``ja``            ``en``
+======================  ================  ===============
+``phone``               [電話番号]        [PHONE]
+``email``               [メールアドレス]  [EMAIL]
+``credit_card``         [カード番号]      [CARD_NUMBER]
+``my_number``           [マイナンバー]    [MY_NUMBER]
+``postal_code``         [郵便番号]        [POSTAL_CODE]
+``address``             [住所]            [ADDRESS]
+``person``              [氏名]            [NAME]
+======================  ================  ===============
+
+Names keep their honorific or title, which carries no identity but keeps the sentence readable: 田中さん →
+[氏名]さん, "Mr. Smith" → "Mr. [NAME]". The spans (kind, offsets into the original, original text, placeholder)
+come back with the redacted text, so the original can be stored beside it and rebuilt with :func:`restore` by those
+allowed to see it.
+
+Whisper output is handled: full-width digits, spaces or の inside numbers (090 1234 5678, 090の1234の5678), digits
+written as kanji (〇九〇…), the long-vowel mark used as a hyphen. Numbers are read as runs of digit groups; each run
+is classified as a whole, then as shorter stretches, so a phone number followed by another number is still found.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from insight.nlp.text import DASHES, fold_width
+from insight.nlp.types import EntityCatalog, EntityLabel, Lang, PiiKind, PiiSpan, Redaction
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+PLACEHOLDERS: dict[Lang, dict[PiiKind, str]] = {
+    "ja": {
+        PiiKind.PHONE: "[電話番号]",
+        PiiKind.EMAIL: "[メールアドレス]",
+        PiiKind.CREDIT_CARD: "[カード番号]",
+        PiiKind.MY_NUMBER: "[マイナンバー]",
+        PiiKind.POSTAL_CODE: "[郵便番号]",
+        PiiKind.ADDRESS: "[住所]",
+        PiiKind.PERSON: "[氏名]",
+    },
+    "en": {
+        PiiKind.PHONE: "[PHONE]",
+        PiiKind.EMAIL: "[EMAIL]",
+        PiiKind.CREDIT_CARD: "[CARD_NUMBER]",
+        PiiKind.MY_NUMBER: "[MY_NUMBER]",
+        PiiKind.POSTAL_CODE: "[POSTAL_CODE]",
+        PiiKind.ADDRESS: "[ADDRESS]",
+        PiiKind.PERSON: "[NAME]",
+    },
+}
+
+# When two findings overlap, the more specific wins: an e-mail over the name inside it, an address over the
+# "person" GiNZA sometimes reads into a street name.
+_PRIORITY = {
+    PiiKind.EMAIL: 0,
+    PiiKind.CREDIT_CARD: 1,
+    PiiKind.MY_NUMBER: 2,
+    PiiKind.PHONE: 3,
+    PiiKind.POSTAL_CODE: 4,
+    PiiKind.ADDRESS: 5,
+    PiiKind.PERSON: 6,
+}
+
+# --- check digits --------------------------------------------------------------------------------------------------
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum used by payment card numbers."""
+    if not digits.isdigit():
+        return False
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def my_number_valid(digits: str) -> bool:
+    """The check digit of a 12-digit Japanese individual number (マイナンバー), per the MIC ordinance."""
+    if len(digits) != 12 or not digits.isdigit():
+        return False
+    body = [int(char) for char in digits[:11]]
+    # P_n is the n-th digit from the right of the first 11; Q_n = n + 1 for n <= 6, n - 5 above.
+    total = sum(body[11 - n] * (n + 1 if n <= 6 else n - 5) for n in range(1, 12))
+    remainder = total % 11
+    return int(digits[11]) == (0 if remainder <= 1 else 11 - remainder)
+
+
+# --- numbers -------------------------------------------------------------------------------------------------------
+
+# Kanji digits count as digits when reading numbers (〇九〇の一二三四…); 十/百 are positional and are left alone.
+_DIGIT_FOLD = str.maketrans("〇一二三四五六七八九零", "01234567890")
+_SEPARATOR = rf"[\s{re.escape(DASHES)}.()（）のノ]"
+_DIGIT_RUN = re.compile(rf"(?<![A-Za-z0-9])(?P<plus>\+\s?)?\(?\d(?:{_SEPARATOR}{{1,3}}\d|\d)*\)?(?![A-Za-z0-9])")
+# Words that make a bare digit run a phone number ("call me at 4155550100", "携帯は12345678"). "番号" and "number"
+# alone are left out: 個人番号, "card number" and "order number" precede other kinds of numbers.
+_PHONE_CONTEXT = re.compile(
+    r"(?:電話|でんわ|携帯|連絡先|TEL|ファックス|FAX|内線|ダイヤル|phone|call|cell|mobile|fax|extension|reach me|"
+    r"(?:my|our|his|her|their|your)\s+number)",
+    re.IGNORECASE,
+)
+_POSTAL_CONTEXT = re.compile(r"(?:〒|郵便番号|zip(?:\s*code)?|postal\s*code|post\s*code)\s*[:：は]?\s*$", re.IGNORECASE)
+_CONTEXT_WINDOW = 24
+
+
+@dataclass(frozen=True)
+class _Group:
+    digits: str
+    start: int
+    end: int
+
+
+def _groups(run: str, offset: int) -> list[_Group]:
+    return [_Group(m[0], offset + m.start(), offset + m.end()) for m in re.finditer(r"\d+", run)]
+
+
+def _card_shape(sizes: list[int]) -> bool:
+    if len(sizes) == 1 or all(size == 1 for size in sizes):
+        return True
+    if sizes in ([4, 6, 5], [4, 6, 4]):  # American Express, Diners Club
+        return True
+    return all(size == 4 for size in sizes[:-1]) and 1 <= sizes[-1] <= 4
+
+
+def _my_number_shape(sizes: list[int]) -> bool:
+    return len(sizes) == 1 or sizes == [4, 4, 4] or all(size == 1 for size in sizes)
+
+
+def _nanp(digits: str) -> bool:
+    return len(digits) == 10 and digits[0] in "23456789" and digits[3] in "23456789"
+
+
+def _classify_number(
+    groups: list[_Group],
+    *,
+    plus: bool,
+    lang: Lang,
+    dashed: bool,
+    phone_context: bool,
+    postal_context: bool,
+    checksummed: bool,
+) -> PiiKind | None:
+    """The kind of number a stretch of digit groups is, if any.
+
+    ``checksummed`` allows the card and My Number checks: a stretch cut out of a longer run passes a checksum by
+    chance too often (4111 1111 1111 out of an invalid card number passes the My Number check).
+    """
+    digits = "".join(group.digits for group in groups)
+    sizes = [len(group.digits) for group in groups]
+    count = len(digits)
+    if plus:
+        return PiiKind.PHONE if 8 <= count <= 15 else None
+    if postal_context and (count == 7 and (sizes in ([3, 4], [7]) or all(s == 1 for s in sizes))):
+        return PiiKind.POSTAL_CODE
+    if postal_context and count == 5 and len(sizes) == 1:
+        return PiiKind.POSTAL_CODE
+    if checksummed and 13 <= count <= 19 and _card_shape(sizes) and luhn_valid(digits):
+        return PiiKind.CREDIT_CARD
+    if checksummed and count == 12 and sizes[0] != 2 and _my_number_shape(sizes) and my_number_valid(digits):
+        return PiiKind.MY_NUMBER
+    if digits.startswith("0") and digits[1:2] != "0" and count in (10, 11):
+        return PiiKind.PHONE  # Japanese numbers: 03-1234-5678, 090-1234-5678, 0120-123-456
+    if digits.startswith("81") and sizes[0] == 2 and count in (11, 12):
+        return PiiKind.PHONE  # +81 with the plus lost in transcription
+    if _nanp(digits) and (len(sizes) > 1 or phone_context):
+        return PiiKind.PHONE
+    if count == 11 and digits[0] == "1" and _nanp(digits[1:]) and len(sizes) > 1:
+        return PiiKind.PHONE
+    if count == 7 and sizes == [3, 4] and dashed and lang == "ja":
+        return PiiKind.POSTAL_CODE
+    if phone_context and 7 <= count <= 15 and (len(sizes) > 1 or count >= 10):
+        return PiiKind.PHONE
+    return None
+
+
+def _may_checksum(groups: list[_Group], start: int, stop: int) -> bool:
+    """Whether groups[start:stop] may be checked as a card or My Number (see ``_classify_number``)."""
+    if start == 0 and stop == len(groups):
+        return True
+    window = groups[start:stop]
+    if len(window) > 1 and all(len(group.digits) == 1 for group in window):
+        return False  # digits read out one by one: any stretch could be cut anywhere
+    neighbours = groups[start - 1 : start] + groups[stop : stop + 1]
+    return all(len(group.digits) != 4 for group in neighbours)
+
+
+def _find_numbers(folded: str, lang: Lang) -> Iterator[tuple[PiiKind, int, int]]:
+    for match in _DIGIT_RUN.finditer(folded):
+        groups = _groups(match[0], match.start())
+        if not groups:
+            continue
+        before = folded[max(0, match.start() - _CONTEXT_WINDOW) : match.start()]
+        phone_context = bool(_PHONE_CONTEXT.search(before))
+        postal_context = bool(_POSTAL_CONTEXT.search(before))
+        index = 0
+        while index < len(groups):
+            for stop in range(len(groups), index, -1):
+                window = groups[index:stop]
+                between = folded[window[0].end : window[-1].start] if len(window) > 1 else ""
+                dashed = any(char in DASHES for char in between)
+                plus = index == 0 and bool(match["plus"])
+                kind = _classify_number(
+                    window,
+                    plus=plus,
+                    lang=lang,
+                    dashed=dashed,
+                    phone_context=phone_context,
+                    postal_context=postal_context and index == 0,
+                    checksummed=_may_checksum(groups, index, stop),
+                )
+                if kind is not None:
+                    start = match.start() if plus else window[0].start
+                    end = window[-1].end
+                    if kind is PiiKind.PHONE:
+                        # Keep a bracketed area code's brackets inside the span: "(415) 555-0100".
+                        if start > 0 and folded[start - 1] in "(（" and start - 1 >= match.start():
+                            start -= 1
+                    yield kind, start, end
+                    index = stop
+                    break
+            else:
+                index += 1
+
+
+# --- e-mail --------------------------------------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]*\s?[@＠]\s?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_SPOKEN_EMAIL = re.compile(
+    r"\b[A-Za-z0-9][A-Za-z0-9._+-]*(?:\s+(?:dot|ドット)\s+[A-Za-z0-9_+-]+)*\s+(?:at|アット(?:マーク)?)\s+[A-Za-z0-9-]+"
+    r"(?:\s*(?:dot|ドット)\s*[A-Za-z0-9-]+)+\b",
+    re.IGNORECASE,
+)
+
+# --- addresses -----------------------------------------------------------------------------------------------------
+
+_PREFECTURES = (
+    "北海道 青森県 岩手県 宮城県 秋田県 山形県 福島県 茨城県 栃木県 群馬県 埼玉県 千葉県 東京都 神奈川県 新潟県 富山県 "
+    "石川県 福井県 山梨県 長野県 岐阜県 静岡県 愛知県 三重県 滋賀県 京都府 大阪府 兵庫県 奈良県 和歌山県 鳥取県 島根県 "
+    "岡山県 広島県 山口県 徳島県 香川県 愛媛県 高知県 福岡県 佐賀県 長崎県 熊本県 大分県 宮崎県 鹿児島県 沖縄県"
+).split()
+_PREF = "(?:" + "|".join(_PREFECTURES) + ")"
+_KANJI_KANA = "一-龥々〆ヶケァ-ヴー"
+# Hiragana occurs in some municipality names; allowed only after a prefecture, where nothing else can follow.
+_HIRAGANA_PLACES = "|".join(
+    (
+        "さいたま",
+        "つくばみらい",
+        "つくば",
+        "ひたちなか",
+        "いわき",
+        "あきる野",
+        "かすみがうら",
+        "みどり",
+        "いすみ",
+        "うきは",
+        "みやま",
+        "えびの",
+        "たつの",
+        "あわら",
+        "かほく",
+        "おいらせ",
+        "うるま",
+        "いちき串木野",
+        "南あわじ",
+        "みなとみらい",
+    )
+)
+_MUNI_AFTER_PREF = rf"(?:(?:{_HIRAGANA_PLACES})|[{_KANJI_KANA}]){{1,8}}?(?:市|区|町|村|郡)"
+_MUNI = rf"[{_KANJI_KANA}]{{1,6}}?(?:市|区|町|村)"
+_ADDR_NUM = r"(?:\d{1,5}|[〇一二三四五六七八九十]{1,4})"
+_BLOCK = (
+    rf"(?:[{_KANJI_KANA}]{{0,12}}?|(?:{_HIRAGANA_PLACES}))\s?"
+    rf"{_ADDR_NUM}(?:\s?(?:丁目|番地|番|号|[{re.escape(DASHES)}の])\s?{_ADDR_NUM})*(?:\s?(?:丁目|番地|番|号))?"
+)
+_JA_ADDRESS = (
+    re.compile(rf"{_PREF}\s?(?:{_MUNI_AFTER_PREF}\s?){{1,2}}(?:{_BLOCK})?"),
+    re.compile(
+        rf"(?:{_MUNI}\s?){{1,2}}[{_KANJI_KANA}]{{0,12}}?\s?{_ADDR_NUM}\s?(?:丁目|番地|番|号|[{re.escape(DASHES)}])"
+        rf"(?:\s?{_ADDR_NUM}(?:\s?(?:丁目|番地|番|号|[{re.escape(DASHES)}の]))?)*"
+    ),
+)
+_STREET_SUFFIX = (
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Parkway|Pkwy|"
+    r"Highway|Hwy|Square|Sq|Circle|Cir)"
+)
+_EN_ADDRESS = re.compile(
+    rf"\b\d{{1,6}}[A-Za-z]?\s+(?:[NSEW]\.?\s+)?(?:(?:[A-Z][a-z]+|\d+(?:st|nd|rd|th))\s+){{1,4}}{_STREET_SUFFIX}\b\.?"
+    r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Floor|Fl)\.?\s*#?\s*\w+|,?\s+#\s*\w+)?"
+    r"(?:,\s*[A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2})?(?:,?\s+[A-Z]{2}\b)?(?:\s+\d{5}(?:-\d{4})?)?"
+)
+_UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2}\b")
+
+# --- names ---------------------------------------------------------------------------------------------------------
+
+_JA_HONORIFIC = r"(?:さん|様|さま|くん|君|ちゃん|氏|先生|殿)"
+# Kanji only: katakana before さん is as often a company (サイボウズさん) as a foreign name, which NER handles.
+_JA_NAME_BEFORE_HONORIFIC = re.compile(rf"(?<![おご御])(?P<name>[一-龥々]{{1,5}}){_JA_HONORIFIC}(?!々)")
+# Words before さん/様 that are roles, relations or companies, not names.
+_JA_NOT_NAMES = set(
+    "皆 皆々 客 奥 子 神 王 兄 姉 妹 弟 母 父 嫁 婿 孫 娘 息子 旦那 家族 親御 先方 担当 担当者 御社 貴社 弊社 社長 "
+    "部長 課長 係長 店長 営業 業者 医者 会社 他社 各社 大家 店員 上司 同僚 先輩 後輩 患者 利用者 関係者 責任者 決裁者 "
+    "取引先 代理店 販売店 社員 職員 相手 方々 皆様 御中 両者 各位 住人 主人 ご主人 奥方 殿様 王様 神様 仏様 観音 "
+    "お疲れ 外人 素人 玄人 業界 運転手 お医者".split()
+)
+_JA_ROLE_ENDINGS = tuple("者社店家員長会所局部課")
+_EN_TITLE_NAME = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+(?P<name>[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?)")
+_EN_INTRO_NAME = re.compile(
+    r"\b(?:[Mm]y name(?:'s| is)|[Tt]his is|[Ii]t's|I'm|I am|[Ss]peaking with|[Aa]sk for|[Cc]ontact)\s+"
+    r"(?P<name>[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?)(?=\s+(?:from|at|with|here|speaking|calling)\b|[,.]|\s*$)"
+)
+_EN_NOT_NAMES = {"I", "It", "This", "That", "We", "You", "The", "Thanks", "Yes", "No", "Okay", "Sure", "Great"}
+_TRIM_SUFFIX = re.compile(rf"\s*{_JA_HONORIFIC}$")
+
+
+def _find_names_by_pattern(folded: str, lang: Lang) -> Iterator[tuple[int, int]]:
+    for match in _JA_NAME_BEFORE_HONORIFIC.finditer(folded):
+        name = match["name"]
+        if name in _JA_NOT_NAMES or (len(name) > 1 and name.endswith(_JA_ROLE_ENDINGS)):
+            continue
+        yield match.start("name"), match.end("name")
+    for pattern in (_EN_TITLE_NAME, _EN_INTRO_NAME):
+        for match in pattern.finditer(folded):
+            if match["name"].split()[0] not in _EN_NOT_NAMES:
+                yield match.start("name"), match.end("name")
+
+
+def _find_names_by_ner(doc: Doc) -> Iterator[tuple[int, int]]:
+    from insight.nlp.entities import map_label
+
+    for ent in doc.ents:
+        if map_label(ent.label_) != EntityLabel.PERSON:
+            continue
+        text = ent.text
+        trimmed = _TRIM_SUFFIX.sub("", text)
+        if trimmed.strip():
+            yield ent.start_char, ent.start_char + len(trimmed.rstrip())
+
+
+def _not_a_person(doc: Doc | None) -> list[tuple[int, int]]:
+    """Spans the pipeline knows to be companies, competitors or products: not redacted as names."""
+    if doc is None:
+        return []
+    from insight.nlp.entities import map_label
+
+    keep = {EntityLabel.COMPANY, EntityLabel.ORG, EntityLabel.COMPETITOR, EntityLabel.PRODUCT}
+    return [(ent.start_char, ent.end_char) for ent in doc.ents if map_label(ent.label_) in keep]
+
+
+# --- allow-list ----------------------------------------------------------------------------------------------------
+
+
+def _norm(text: str) -> str:
+    return "".join(fold_width(text).casefold().split())
+
+
+class _AllowList:
+    """Names and values never redacted: the rep's own name, the company's public number, catalog names."""
+
+    def __init__(self, items: Iterable[str]) -> None:
+        self._texts = {_norm(item) for item in items if item.strip()}
+        self._digits = {d for d in (re.sub(r"\D", "", fold_width(item)) for item in items) if len(d) >= 5}
+        self._words = [fold_width(item).casefold().split() for item in items if item.strip()]
+
+    def allows(self, kind: PiiKind, original: str) -> bool:
+        norm = _norm(original)
+        if norm in self._texts:
+            return True
+        if kind in (PiiKind.PHONE, PiiKind.CREDIT_CARD, PiiKind.MY_NUMBER, PiiKind.POSTAL_CODE):
+            return re.sub(r"\D", "", fold_width(original).translate(_DIGIT_FOLD)) in self._digits
+        if kind is not PiiKind.PERSON:
+            return False
+        if norm.isascii():
+            # Latin names: every word of the name is a word of one allowed entry ("Jane" in "Jane Doe").
+            words = fold_width(original).casefold().split()
+            return any(words and all(word in entry for word in words) for entry in self._words)
+        # Japanese names have no spaces: 田中 is part of 田中太郎.
+        return len(norm) >= 2 and any(norm in text for text in self._texts)
+
+
+# --- redactor ------------------------------------------------------------------------------------------------------
+
+
+class PiiRedactor:
+    """Finds and replaces personal data in utterances of one language.
+
+    Args:
+        lang: ``ja`` or ``en``: decides the placeholders and which patterns apply.
+        allow_list: Names or values never redacted (the rep's own name, the company's own phone number).
+        kinds: The kinds to redact; all by default.
+        use_ner: Also find names with the language pipeline's NER (loads it on first use). Without it, names are
+            found only by patterns (田中さん, "Mr. Smith", "my name is ...").
+        catalog: Competitors and products; their names are never taken for people (サイボウズさん).
+        placeholders: Override the placeholder text per kind.
+
+    Example:
+        >>> PiiRedactor("ja", use_ner=False).redact("田中さんの携帯は090-1234-5678です").text
+        '[氏名]さんの携帯は[電話番号]です'
+    """
+
+    def __init__(
+        self,
+        lang: Lang,
+        *,
+        allow_list: Iterable[str] = (),
+        kinds: Iterable[PiiKind] | None = None,
+        use_ner: bool = True,
+        catalog: EntityCatalog | None = None,
+        placeholders: Mapping[PiiKind, str] | None = None,
+    ) -> None:
+        self.lang: Lang = lang
+        self.kinds = frozenset(kinds) if kinds is not None else frozenset(PiiKind)
+        self.use_ner = use_ner
+        allowed = list(allow_list)
+        if catalog is not None:
+            allowed += [term for entry in catalog.entries for term in entry.terms]
+        self._allow = _AllowList(allowed)
+        self.placeholders = {**PLACEHOLDERS[lang], **(placeholders or {})}
+
+    def find(self, text: str, *, doc: Doc | None = None) -> list[PiiSpan]:
+        """The PII spans in ``text``, non-overlapping, in order. ``doc`` reuses a parse of the same text."""
+        if doc is None and self.use_ner and PiiKind.PERSON in self.kinds and text.strip():
+            doc = self._parse([text])[0]
+        return self._find(text, doc)
+
+    def redact(self, text: str, *, doc: Doc | None = None) -> Redaction:
+        """Replace every PII span in ``text`` with its placeholder."""
+        return self._redact(text, self.find(text, doc=doc))
+
+    def redact_many(self, texts: Sequence[str], *, batch_size: int = 64) -> list[Redaction]:
+        """Redact many utterances, running NER over them in batches."""
+        docs: list[Doc | None]
+        if self.use_ner and PiiKind.PERSON in self.kinds:
+            docs = list(self._parse(texts, batch_size=batch_size))
+        else:
+            docs = [None] * len(texts)
+        return [self._redact(text, self._find(text, doc)) for text, doc in zip(texts, docs, strict=True)]
+
+    def _parse(self, texts: Sequence[str], batch_size: int = 64) -> list[Doc]:
+        from insight.nlp.pipelines import NER_ONLY_DISABLE, parse_many
+
+        return parse_many(texts, self.lang, disable=NER_ONLY_DISABLE[self.lang], batch_size=batch_size)
+
+    def _find(self, text: str, doc: Doc | None) -> list[PiiSpan]:
+        folded = fold_width(text)
+        candidates = list(self._candidates(folded, doc))
+        protected = _not_a_person(doc)
+        chosen: list[tuple[PiiKind, int, int]] = []
+        for kind, start, end in sorted(candidates, key=lambda c: (_PRIORITY[c[0]], -(c[2] - c[1]), c[1])):
+            if kind not in self.kinds or start >= end:
+                continue
+            if kind is PiiKind.PERSON and any(start < p_end and p_start < end for p_start, p_end in protected):
+                continue
+            if any(start < other_end and other_start < end for _, other_start, other_end in chosen):
+                continue
+            if self._allow.allows(kind, text[start:end]):
+                continue
+            chosen.append((kind, start, end))
+        chosen.sort(key=lambda item: item[1])
+        return [
+            PiiSpan(kind=kind, start=start, end=end, original=text[start:end], placeholder=self.placeholders[kind])
+            for kind, start, end in chosen
+        ]
+
+    def _candidates(self, folded: str, doc: Doc | None) -> Iterator[tuple[PiiKind, int, int]]:
+        for pattern in (_EMAIL, _SPOKEN_EMAIL):
+            for match in pattern.finditer(folded):
+                yield PiiKind.EMAIL, match.start(), match.end()
+        yield from _find_numbers(folded.translate(_DIGIT_FOLD), self.lang)
+        for pattern in _JA_ADDRESS:
+            for match in pattern.finditer(folded):
+                yield PiiKind.ADDRESS, match.start(), match.end()
+        for match in _EN_ADDRESS.finditer(folded):
+            yield PiiKind.ADDRESS, match.start(), match.end()
+        for match in _UK_POSTCODE.finditer(folded):
+            yield PiiKind.POSTAL_CODE, match.start(), match.end()
+        for start, end in _find_names_by_pattern(folded, self.lang):
+            yield PiiKind.PERSON, start, end
+        if doc is not None:
+            for start, end in _find_names_by_ner(doc):
+                yield PiiKind.PERSON, start, end
+
+    @staticmethod
+    def _redact(text: str, spans: list[PiiSpan]) -> Redaction:
+        parts: list[str] = []
+        cursor = 0
+        for span in spans:
+            parts.append(text[cursor : span.start])
+            parts.append(span.placeholder)
+            cursor = span.end
+        parts.append(text[cursor:])
+        return Redaction(text="".join(parts), spans=tuple(spans))
+
+
+def redact(
+    text: str,
+    lang: Lang,
+    *,
+    allow_list: Iterable[str] = (),
+    use_ner: bool = True,
+    catalog: EntityCatalog | None = None,
+) -> Redaction:
+    """Redact one text with a one-off :class:`PiiRedactor` (build one and reuse it for many utterances)."""
+    return PiiRedactor(lang, allow_list=allow_list, use_ner=use_ner, catalog=catalog).redact(text)
+
+
+def restore(redaction: Redaction) -> str:
+    """The original text, rebuilt from the redacted text and its spans."""
+    parts: list[str] = []
+    original_cursor = 0
+    redacted_cursor = 0
+    for span in redaction.spans:
+        # The text between two spans is unchanged, so its length in the redacted text is known.
+        plain = span.start - original_cursor
+        parts.append(redaction.text[redacted_cursor : redacted_cursor + plain])
+        parts.append(span.original)
+        redacted_cursor += plain + len(span.placeholder)
+        original_cursor = span.end
+    parts.append(redaction.text[redacted_cursor:])
+    return "".join(parts)
