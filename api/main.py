@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.dashboard import routes as dashboard
-from api.routes import calls, customers, health, imports, segments
+from api.routes import calls, customers, health, imports, segments, speakers
 from insight.runtime import Runtime
 from insight.settings import Settings
 
@@ -49,6 +49,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, embedded_w
     errors.register(app)
     app.include_router(health.router)
     app.include_router(calls.router)
+    app.include_router(speakers.router)
     app.include_router(customers.router)
     app.include_router(segments.router)
     app.include_router(imports.router)

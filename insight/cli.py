@@ -126,6 +126,8 @@ def upload(
     deal: Annotated[str | None, typer.Option(help="Deal external id.")] = None,
     language: Annotated[str | None, typer.Option(help="Language hint, e.g. ja or en.")] = None,
     rep_channel: Annotated[str | None, typer.Option(help="Stereo: left or right is the rep.")] = None,
+    rep: Annotated[str | None, typer.Option(help="Who the rep is (user id or e-mail), for voice matching.")] = None,
+    speakers: Annotated[int | None, typer.Option(help="Number of speakers, if known (mono recordings).")] = None,
     wait: Annotated[bool, typer.Option(help="Wait until every call is processed.")] = False,
     show: Annotated[bool, typer.Option(help="With --wait: print the first call's transcript.")] = False,
     timeout: Annotated[float, typer.Option(help="With --wait: give up after this many seconds.")] = 3600.0,
@@ -149,6 +151,8 @@ def upload(
                         "deal_external_id": deal,
                         "language": language,
                         "rep_channel": rep_channel,
+                        "rep": rep,
+                        "speakers": str(speakers) if speakers else None,
                     }.items()
                     if v
                 }

@@ -39,6 +39,8 @@ class UploadMeta:
     deal_external_id: str | None = None
     language: str | None = None
     rep_channel: str | None = None  # "left"/"right" or "0"/"1"
+    rep: str | None = None  # who the rep is (their user id or e-mail): voice-profile matching
+    speakers: int | None = None  # known number of speakers (mono diarization)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,18 @@ def check_language(language: str | None) -> str | None:
             code="invalid_language",
         )
     return code
+
+
+def check_speakers(value: int | None) -> int | None:
+    if value is None:
+        return None
+    if not 1 <= value <= 10:
+        raise InvalidUpload(
+            f"speakers must be between 1 and 10, not {value}.",
+            hint="Give the number of people in the recording, or leave it empty to estimate it.",
+            code="invalid_speakers",
+        )
+    return value
 
 
 def check_rep_channel(value: str | None, info: AudioInfo) -> int | None:
@@ -135,6 +149,8 @@ def ingest(runtime: Runtime, stream: BinaryIO, meta: UploadMeta) -> IngestResult
     settings = runtime.settings
     filename = check_filename(meta.filename)
     language = check_language(meta.language)
+    num_speakers = check_speakers(meta.speakers)
+    rep_key = (meta.rep or "").strip()[:255] or None
     with runtime.store.receive(stream, max_bytes=settings.max_upload_bytes) as (tmp, sha256, size):
         if size == 0:
             raise InvalidUpload(
@@ -169,6 +185,8 @@ def ingest(runtime: Runtime, stream: BinaryIO, meta: UploadMeta) -> IngestResult
                         deal_id=deal_id,
                         language_hint=language,
                         rep_channel=rep_channel,
+                        rep_key=rep_key,
+                        num_speakers=num_speakers,
                     ),
                 )
                 assert call.id is not None

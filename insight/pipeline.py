@@ -23,7 +23,22 @@ class Stage:
     weight: float = 1.0  # share of the call's overall progress
 
 
-STAGES: tuple[Stage, ...] = (Stage(name="transcribe.call", queue="transcribe"),)
+STAGES: tuple[Stage, ...] = (
+    Stage(name="transcribe.call", queue="transcribe", weight=0.85),
+    # Speakers, roles and metrics: CPU work on the analysis queue, so GPU hosts consume only transcription.
+    Stage(name="diarize.call", queue="analyze", weight=0.15),
+)
+
+
+def overall_progress(stage_name: str, fraction: float) -> float:
+    """A call's progress in [0, 1] while stage ``stage_name`` is ``fraction`` done (stages weighted)."""
+    names = [s.name for s in STAGES]
+    if stage_name not in names:
+        return fraction
+    total = sum(s.weight for s in STAGES)
+    i = names.index(stage_name)
+    done = sum(s.weight for s in STAGES[:i])
+    return (done + STAGES[i].weight * min(1.0, max(0.0, fraction))) / total
 
 
 def job_key(stage: Stage, call_id: int) -> str:
@@ -50,7 +65,13 @@ def advance(session: Session, call_id: int, finished: str, *, max_attempts: int)
     i = names.index(finished)
     if i + 1 < len(STAGES):
         nxt = STAGES[i + 1]
-        calls_repo.update_fields(session, call_id, stage=nxt.name, status=CallStatus.processing)
+        calls_repo.update_fields(
+            session,
+            call_id,
+            stage=nxt.name,
+            status=CallStatus.processing,
+            progress=round(overall_progress(nxt.name, 0.0), 4),
+        )
         _, created = submit(
             session,
             key=job_key(nxt, call_id),

@@ -63,6 +63,7 @@ class JobContext:
     call_id: int | None
     deadline: float  # time.monotonic() value
     time_limit_s: float
+    name: str = ""
     progress: float = 0.0
     lost: threading.Event = field(default_factory=threading.Event)
 
@@ -146,8 +147,11 @@ class JobRunner:
         queues: Queues,
         handlers: dict[str, Handler],
         on_failure: Callable[[Session, Job, InsightError | Exception, bool], None] | None = None,
+        call_progress: Callable[[str, float], float] | None = None,
     ) -> None:
         self.engine = engine
+        # Maps (job name, job progress) to the call's overall progress when a call has several stages.
+        self.call_progress = call_progress or (lambda _name, fraction: fraction)
         self.settings = settings
         self.queues = queues
         self.handlers = handlers
@@ -172,6 +176,7 @@ class JobRunner:
         assert job.id is not None
         ctx = JobContext(
             job_id=job.id,
+            name=job.name,
             attempt=job.attempt,
             call_id=job.call_id,
             deadline=time.monotonic() + self.settings.job_time_limit_s,
@@ -252,7 +257,8 @@ class JobRunner:
                         progress=ctx.progress,
                     )
                     if ok and ctx.call_id is not None:
-                        calls_repo.update_fields(session, ctx.call_id, progress=round(ctx.progress, 4))
+                        overall = self.call_progress(ctx.name, ctx.progress)
+                        calls_repo.update_fields(session, ctx.call_id, progress=round(overall, 4))
                 if not ok:
                     ctx.lost.set()
                     return

@@ -9,6 +9,7 @@ from types import FrameType
 
 from sqlmodel import Session
 
+from insight import pipeline
 from insight.errors import InsightError
 from insight.queue import EmbeddedConsumer, Handler, JobRunner, start_consumers, stop_consumers
 from insight.repositories import calls as calls_repo
@@ -40,6 +41,7 @@ def _on_failure(session: Session, job: Job, exc: InsightError | Exception, will_
 def build_runner(runtime: Runtime) -> JobRunner:
     handlers: dict[str, Handler] = {
         transcribe_tasks.NAME: transcribe_tasks.make_handler(runtime),
+        transcribe_tasks.DIARIZE: transcribe_tasks.make_diarize_handler(runtime),
         segments_tasks.NAME: segments_tasks.make_handler(runtime),
     }
     runner = JobRunner(
@@ -48,6 +50,7 @@ def build_runner(runtime: Runtime) -> JobRunner:
         queues=runtime.queues,
         handlers=handlers,
         on_failure=_on_failure,
+        call_progress=pipeline.overall_progress,
     )
     runtime.queues.attach(runner.run_next)
     return runner

@@ -24,8 +24,9 @@ from insight.errors import InvalidUpload, NotFound, UploadTooLarge
 from insight.ingest import UploadMeta, ingest
 from insight.repositories import calls as calls_repo
 from insight.repositories import jobs as jobs_repo
+from insight.repositories import speakers as speakers_repo
 from insight.repositories import transcripts as transcripts_repo
-from models import Call, Job
+from models import Call, Job, Utterance
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 
@@ -63,6 +64,8 @@ def to_public(call: Call, jobs: list[Job]) -> CallPublic:
         language=call.language,
         language_hint=call.language_hint,
         rep_channel=_rep_channel(call),
+        rep=call.rep_key,
+        speakers_hint=call.num_speakers,
         customer_external_id=call.customer_external_id,
         deal_external_id=call.deal_external_id,
         processing_s=call.processing_s,
@@ -95,6 +98,10 @@ async def upload_call(
     deal_external_id: Annotated[str | None, Form(max_length=255)] = None,
     language: Annotated[str | None, Form(max_length=8, description="ja, en … or empty to detect")] = None,
     rep_channel: Annotated[str | None, Form(max_length=8, description="Stereo: left or right = rep")] = None,
+    rep: Annotated[
+        str | None, Form(max_length=255, description="Who the rep is (user id or e-mail): matched by voice")
+    ] = None,
+    speakers: Annotated[int | None, Form(description="Number of speakers, if known (mono recordings)")] = None,
 ) -> CallUploadPublic:
     """Upload a recording; it is transcribed in the background. The same bytes twice return the same call."""
     declared = request.headers.get("content-length")
@@ -112,6 +119,8 @@ async def upload_call(
         deal_external_id=deal_external_id,
         language=language,
         rep_channel=rep_channel,
+        rep=rep,
+        speakers=speakers,
     )
     result = await run_in_threadpool(ingest, runtime, file.file, meta)
     assert result.call.id is not None
@@ -146,11 +155,14 @@ def get_transcript(call_id: int, session: SessionDep) -> TranscriptPublic:
     """The call's utterances with word timestamps (empty until transcription is done)."""
     call = _get_call(session, call_id)
     rows = transcripts_repo.for_call(session, call_id)
+    speakers = {s.label: s for s in speakers_repo.for_call(session, call_id)}
 
-    def role(channel: int | None) -> str | None:
-        if channel is None or call.rep_channel is None:
+    def role(u: Utterance) -> str | None:
+        if u.speaker in speakers:
+            return speakers[u.speaker].role
+        if u.channel is None or call.rep_channel is None:
             return None
-        return "rep" if channel == call.rep_channel else "customer"
+        return "rep" if u.channel == call.rep_channel else "customer"
 
     return TranscriptPublic(
         call_id=call_id,
@@ -165,7 +177,8 @@ def get_transcript(call_id: int, session: SessionDep) -> TranscriptPublic:
                 end=u.end,
                 channel=u.channel,
                 speaker=u.speaker,
-                role=role(u.channel),
+                speaker_name=speakers[u.speaker].name if u.speaker in speakers else None,
+                role=role(u),
                 language=u.language,
                 text=u.text,
                 words=[WordPublic(**w) for w in u.words],

@@ -49,6 +49,8 @@ class CallPublic(BaseModel):
     language: str | None
     language_hint: str | None
     rep_channel: str | None = Field(description="left/right: the stereo channel of the sales rep")
+    rep: str | None = Field(default=None, description="Who the rep is (user id or e-mail), as given at upload")
+    speakers_hint: int | None = Field(default=None, description="Number of speakers given at upload")
     customer_external_id: str | None
     deal_external_id: str | None
     processing_s: float | None
@@ -82,8 +84,9 @@ class UtterancePublic(BaseModel):
     start: float
     end: float
     channel: int | None
-    speaker: str
-    role: str | None = Field(description="rep / customer when known")
+    speaker: str = Field(description="S1, S2 … (stereo: S1 = left channel)")
+    speaker_name: str | None = Field(default=None, description="A name a user gave the speaker")
+    role: str | None = Field(description="rep / customer / other when known")
     language: str | None
     text: str
     words: list[WordPublic]

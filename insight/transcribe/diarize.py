@@ -127,7 +127,7 @@ class VoiceEncoder:
     def embed(self, audio: Audio) -> Embeddings:
         """A voice print of ``audio``: the mean of its 1.6 s window embeddings, L2-normalised."""
         regions = [(0, len(audio))]
-        emb = self.embed_windows(audio, regions, _windows(regions, _WINDOW_S / 2))
+        emb = self.embed_windows(audio, regions, sliding_windows(regions, _WINDOW_S / 2))
         voice: Embeddings = _normalise(emb.mean(axis=0, keepdims=True))[0]
         return voice
 
@@ -146,7 +146,7 @@ def _normalise(x: npt.NDArray[Any]) -> Embeddings:
     return out
 
 
-def _windows(regions: Sequence[tuple[int, int]], hop_s: float) -> list[tuple[int, int, int]]:
+def sliding_windows(regions: Sequence[tuple[int, int]], hop_s: float) -> list[tuple[int, int, int]]:
     """Sliding 1.6 s windows over every region: (region index, start sample, end sample)."""
     size = int(_WINDOW_S * SAMPLE_RATE)
     hop = int(hop_s * SAMPLE_RATE)
@@ -229,7 +229,7 @@ def diarize_stream(
     parts: list[Embeddings] = []
     for offset_s, audio in chunks:
         local = speech_regions(audio, min_silence_ms=options.vad_min_silence_ms)
-        local_windows = _windows(local, options.hop_s)
+        local_windows = sliding_windows(local, options.hop_s)
         parts.append(encoder.embed_windows(audio, local, local_windows))
         base = int(round(offset_s * SAMPLE_RATE))
         windows.extend((r + len(regions), a + base, b + base) for r, a, b in local_windows)

@@ -1,0 +1,64 @@
+"""Speakers of a call (with user corrections) and its conversation metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import RuntimeDep, SessionDep
+from api.routes.calls import ERRORS, _get_call
+from api.schemas.speakers import MetricsPublic, SpeakerPublic, SpeakersPatch, SpeakersPublic
+from insight.errors import NotFound
+from insight.repositories import speakers as speakers_repo
+from insight.transcribe.speakers import SpeakerChange, update_speakers
+
+router = APIRouter(prefix="/api/calls", tags=["speakers"])
+
+
+def _speakers(session: Session, call_id: int) -> SpeakersPublic:
+    return SpeakersPublic(
+        call_id=call_id,
+        speakers=[
+            SpeakerPublic(
+                label=s.label,
+                name=s.name,
+                role=s.role,
+                role_source=s.role_source,
+                channel=s.channel,
+                talk_s=s.talk_s,
+            )
+            for s in speakers_repo.for_call(session, call_id)
+        ],
+    )
+
+
+@router.get("/{call_id}/speakers", response_model=SpeakersPublic, responses=ERRORS)
+def get_speakers(call_id: int, session: SessionDep) -> SpeakersPublic:
+    """The call's speakers with their roles (empty until the speaker stage has run)."""
+    _get_call(session, call_id)
+    return _speakers(session, call_id)
+
+
+@router.patch("/{call_id}/speakers", response_model=SpeakersPublic, responses=ERRORS)
+async def patch_speakers(call_id: int, body: SpeakersPatch, runtime: RuntimeDep, session: SessionDep) -> SpeakersPublic:
+    """Rename speakers and fix their roles; the call's metrics are recomputed, and a confirmed rep's voice is enrolled
+    into their voice profile when the call names its rep."""
+    _get_call(session, call_id)
+    changes = [SpeakerChange(label=c.label, name=c.name, role=c.role) for c in body.speakers]
+    await run_in_threadpool(update_speakers, runtime.engine, call_id, changes)
+    session.rollback()  # end the read snapshot taken before the update
+    return _speakers(session, call_id)
+
+
+@router.get("/{call_id}/metrics", response_model=MetricsPublic, responses=ERRORS)
+def get_metrics(call_id: int, session: SessionDep) -> MetricsPublic:
+    """Conversation metrics: talk ratio, monologues, questions, interactivity, interruptions, pace, silence."""
+    _get_call(session, call_id)
+    row = speakers_repo.get_metrics(session, call_id)
+    if row is None:
+        raise NotFound(
+            f"Call {call_id} has no metrics yet.",
+            hint="They are computed after transcription and speaker separation; check GET /api/calls/{id}.",
+        )
+    return MetricsPublic(call_id=call_id, computed_at=row.computed_at, metrics=row.metrics, speakers=row.speakers)

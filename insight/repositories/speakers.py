@@ -1,0 +1,53 @@
+"""Queries on speakers, call metrics and voice profiles."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from models import CallMetrics, Speaker, VoiceProfile
+
+
+def for_call(session: Session, call_id: int) -> list[Speaker]:
+    return list(session.exec(select(Speaker).where(Speaker.call_id == call_id).order_by(col(Speaker.label))).all())
+
+
+def replace_for_call(session: Session, call_id: int, speakers: list[Speaker]) -> None:
+    """Replace a call's speakers (a re-run of diarization overwrites, never appends)."""
+    session.execute(delete(Speaker).where(col(Speaker.call_id) == call_id))
+    session.add_all(speakers)
+    session.flush()
+
+
+def save_metrics(session: Session, call_id: int, metrics: dict[str, Any]) -> None:
+    row = session.get(CallMetrics, call_id)
+    per_speaker = list(metrics.get("speakers", []))
+    call_level = {k: v for k, v in metrics.items() if k != "speakers"}
+    now = datetime.now(UTC)
+    if row is None:
+        session.add(CallMetrics(call_id=call_id, metrics=call_level, speakers=per_speaker, computed_at=now))
+    else:
+        row.metrics, row.speakers, row.computed_at = call_level, per_speaker, now
+        session.add(row)
+    session.flush()
+
+
+def get_metrics(session: Session, call_id: int) -> CallMetrics | None:
+    return session.get(CallMetrics, call_id)
+
+
+def get_profile(session: Session, rep_key: str) -> VoiceProfile | None:
+    return session.exec(select(VoiceProfile).where(VoiceProfile.rep_key == rep_key)).first()
+
+
+def list_profiles(session: Session) -> list[VoiceProfile]:
+    return list(session.exec(select(VoiceProfile).order_by(col(VoiceProfile.rep_key))).all())
+
+
+def save_profile(session: Session, profile: VoiceProfile) -> None:
+    profile.updated_at = datetime.now(UTC)
+    session.add(profile)
+    session.flush()
