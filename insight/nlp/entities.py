@@ -37,7 +37,10 @@ _EN_LEGAL = (
     r"(?:Inc\.?|Incorporated|Corp\.?|Corporation|Co\.,?\s+Ltd\.?|Ltd\.?|Limited|LLC|L\.L\.C\.|LLP|GmbH|AG|S\.A\.|"
     r"PLC|plc|K\.K\.|Pty\.?\s+Ltd\.?|Holdings)"
 )
-_EN_COMPANY = re.compile(rf"\b(?:[A-Z0-9][\w&'.-]*\s+){{0,4}}[A-Z0-9][\w&'.-]*,?\s+{_EN_LEGAL}(?![\w])")
+# ASCII word boundaries: \b finds none between "CTO" and "と", Japanese letters being word characters too.
+_B = r"(?<![A-Za-z0-9])"
+_E = r"(?![A-Za-z0-9])"
+_EN_COMPANY = re.compile(rf"{_B}(?:[A-Z0-9][A-Za-z0-9&'.-]*\s+){{0,4}}[A-Z0-9][A-Za-z0-9&'.-]*,?\s+{_EN_LEGAL}{_E}")
 # Capitalised words that start sentences and are not part of a company name.
 _EN_LEADING_NOISE = {
     "a",
@@ -106,11 +109,13 @@ _JA_TITLES = (
     "責任者",
 )
 _JA_TITLE = re.compile("|".join(sorted(_JA_TITLES, key=len, reverse=True)))
-_EN_TITLE_ACRONYM = re.compile(r"\b(?:C[EFOTIMRPDS]O|CISO|CxO|[SE]?VP(?:\s+of\s+[A-Z][\w&]*(?:\s+[A-Z&][\w&]*)?)?)\b")
+_EN_TITLE_ACRONYM = re.compile(
+    rf"{_B}(?:C[EFOTIMRPDS]O|CISO|CxO|[SE]?VP(?:\s+of\s+[A-Z][A-Za-z&]*(?:\s+[A-Z&][A-Za-z&]*)?)?){_E}"
+)
 _EN_TITLE_WORDS = re.compile(
-    r"\b(?:chief\s+\w+\s+officer|(?:senior\s+|executive\s+)?vice\s+president(?:\s+of\s+\w+)?|president|"
-    r"managing\s+director|(?:it\s+|sales\s+|procurement\s+|purchasing\s+|finance\s+)?director(?:\s+of\s+\w+)?|"
-    r"head\s+of\s+\w+|general\s+manager|co-?founder|founder|owner|decision[- ]maker)\b",
+    rf"{_B}(?:chief\s+[a-z]+\s+officer|(?:senior\s+|executive\s+)?vice\s+president(?:\s+of\s+[a-z]+)?|president|"
+    r"managing\s+director|(?:it\s+|sales\s+|procurement\s+|purchasing\s+|finance\s+)?director(?:\s+of\s+[a-z]+)?|"
+    rf"head\s+of\s+[a-z&]+|general\s+manager|co-?founder|founder|owner|decision[- ]maker){_E}",
     re.IGNORECASE,
 )
 

@@ -113,7 +113,9 @@ _PHONE_CONTEXT = re.compile(
     r"(?:my|our|his|her|their|your)\s+number)",
     re.IGNORECASE,
 )
-_POSTAL_CONTEXT = re.compile(r"(?:〒|郵便番号|zip(?:\s*code)?|postal\s*code|post\s*code)\s*[:：は]?\s*$", re.IGNORECASE)
+_POSTAL_CONTEXT = re.compile(
+    r"(?:〒|郵便番号|zip(?:\s*code)?|postal\s*code|post\s*code)(?:\s+is|\s*[:：は])?\s*$", re.IGNORECASE
+)
 _CONTEXT_WINDOW = 24
 
 
@@ -176,9 +178,9 @@ def _classify_number(
         return PiiKind.PHONE  # Japanese numbers: 03-1234-5678, 090-1234-5678, 0120-123-456
     if digits.startswith("81") and sizes[0] == 2 and count in (11, 12):
         return PiiKind.PHONE  # +81 with the plus lost in transcription
-    if _nanp(digits) and (len(sizes) > 1 or phone_context):
+    if _nanp(digits) and (sizes == [3, 3, 4] or phone_context):
         return PiiKind.PHONE
-    if count == 11 and digits[0] == "1" and _nanp(digits[1:]) and len(sizes) > 1:
+    if count == 11 and digits[0] == "1" and _nanp(digits[1:]) and sizes == [1, 3, 3, 4]:
         return PiiKind.PHONE
     if count == 7 and sizes == [3, 4] and dashed and lang == "ja":
         return PiiKind.POSTAL_CODE
@@ -204,43 +206,80 @@ def _find_numbers(folded: str, lang: Lang) -> Iterator[tuple[PiiKind, int, int]]
         if not groups:
             continue
         before = folded[max(0, match.start() - _CONTEXT_WINDOW) : match.start()]
-        phone_context = bool(_PHONE_CONTEXT.search(before))
-        postal_context = bool(_POSTAL_CONTEXT.search(before))
-        index = 0
-        while index < len(groups):
-            for stop in range(len(groups), index, -1):
-                window = groups[index:stop]
-                between = folded[window[0].end : window[-1].start] if len(window) > 1 else ""
-                dashed = any(char in DASHES for char in between)
-                plus = index == 0 and bool(match["plus"])
-                kind = _classify_number(
-                    window,
-                    plus=plus,
-                    lang=lang,
-                    dashed=dashed,
-                    phone_context=phone_context,
-                    postal_context=postal_context and index == 0,
-                    checksummed=_may_checksum(groups, index, stop),
-                )
+        scan = _RunScan(folded, match, groups, lang, postal_context=bool(_POSTAL_CONTEXT.search(before)))
+        # Shapes first, context second: with "call" before "090-1234-5678 2", the context rule alone would take
+        # the trailing 2 into a 12-digit "phone number".
+        found = scan.windows(0, len(groups), phone_context=False)
+        if _PHONE_CONTEXT.search(before):
+            covered = {index for _, first, stop in found for index in range(first, stop)}
+            gaps = _uncovered(len(groups), covered)
+            found += [hit for first, stop in gaps for hit in scan.windows(first, stop, phone_context=True)]
+        for kind, first, stop in found:
+            yield kind, *scan.span(kind, first, stop)
+
+
+def _uncovered(count: int, covered: set[int]) -> list[tuple[int, int]]:
+    gaps: list[tuple[int, int]] = []
+    start = None
+    for index in range(count + 1):
+        if index < count and index not in covered:
+            start = index if start is None else start
+        elif start is not None:
+            gaps.append((start, index))
+            start = None
+    return gaps
+
+
+@dataclass(frozen=True)
+class _RunScan:
+    """Classifies stretches of one digit run, longest first, left to right."""
+
+    folded: str
+    match: re.Match[str]
+    groups: list[_Group]
+    lang: Lang
+    postal_context: bool
+
+    def windows(self, first: int, last: int, *, phone_context: bool) -> list[tuple[PiiKind, int, int]]:
+        found: list[tuple[PiiKind, int, int]] = []
+        index = first
+        while index < last:
+            for stop in range(last, index, -1):
+                kind = self._classify(index, stop, phone_context)
                 if kind is not None:
-                    start = match.start() if plus else window[0].start
-                    end = window[-1].end
-                    if kind is PiiKind.PHONE:
-                        # Keep a bracketed area code's brackets inside the span: "(415) 555-0100".
-                        if start > 0 and folded[start - 1] in "(（" and start - 1 >= match.start():
-                            start -= 1
-                    yield kind, start, end
+                    found.append((kind, index, stop))
                     index = stop
                     break
             else:
                 index += 1
+        return found
+
+    def _classify(self, index: int, stop: int, phone_context: bool) -> PiiKind | None:
+        window = self.groups[index:stop]
+        between = self.folded[window[0].end : window[-1].start]
+        return _classify_number(
+            window,
+            plus=index == 0 and bool(self.match["plus"]),
+            lang=self.lang,
+            dashed=any(char in DASHES for char in between),
+            phone_context=phone_context,
+            postal_context=self.postal_context and index == 0,
+            checksummed=_may_checksum(self.groups, index, stop),
+        )
+
+    def span(self, kind: PiiKind, index: int, stop: int) -> tuple[int, int]:
+        start = self.match.start() if index == 0 and self.match["plus"] else self.groups[index].start
+        # Keep a bracketed area code's bracket inside the span: "(415) 555-0100".
+        if kind is PiiKind.PHONE and start > self.match.start() and self.folded[start - 1] in "(（":
+            start -= 1
+        return start, self.groups[stop - 1].end
 
 
 # --- e-mail --------------------------------------------------------------------------------------------------------
 
 _EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]*\s?[@＠]\s?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _SPOKEN_EMAIL = re.compile(
-    r"\b[A-Za-z0-9][A-Za-z0-9._+-]*(?:\s+(?:dot|ドット)\s+[A-Za-z0-9_+-]+)*\s+(?:at|アット(?:マーク)?)\s+[A-Za-z0-9-]+"
+    r"(?<![A-Za-z0-9._+-])[A-Za-z0-9][A-Za-z0-9._+-]*(?:\s+(?:dot|ドット)\s+[A-Za-z0-9_+-]+)*\s+(?:at|アット(?:マーク)?)\s+[A-Za-z0-9-]+"
     r"(?:\s*(?:dot|ドット)\s*[A-Za-z0-9-]+)+\b",
     re.IGNORECASE,
 )

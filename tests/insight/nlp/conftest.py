@@ -1,0 +1,39 @@
+"""Session fixtures: each spaCy pipeline loads once for the whole test session."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from spacy.language import Language
+
+from insight.nlp.pii import PiiRedactor
+from insight.nlp.pipelines import get_nlp
+from insight.nlp.types import EntityCatalog
+
+# A Wednesday.
+REFERENCE = date(2026, 11, 25)
+CATALOG = EntityCatalog.from_lists(
+    competitors=["Salesforce|セールスフォース|SFDC", "HubSpot|ハブスポット"],
+    products=["kintone|キントーン", "Insight Pro|インサイトプロ"],
+)
+
+
+@pytest.fixture(scope="session")
+def nlp_ja() -> Language:
+    return get_nlp("ja")
+
+
+@pytest.fixture(scope="session")
+def nlp_en() -> Language:
+    return get_nlp("en")
+
+
+@pytest.fixture(scope="session")
+def redactor_ja(nlp_ja: Language) -> PiiRedactor:
+    return PiiRedactor("ja", allow_list=["鈴木一郎"], catalog=CATALOG)
+
+
+@pytest.fixture(scope="session")
+def redactor_en(nlp_en: Language) -> PiiRedactor:
+    return PiiRedactor("en", allow_list=["Jane Doe"], catalog=CATALOG)
