@@ -154,7 +154,9 @@ def import_transactions(
             if report.rows_rejected:
                 raise _rejected(report, started, f"{report.rows_rejected} of {row_no} rows in {path.name} are invalid.")
             if options.mapping.get("external_id") or "external_id" in parser.mapping:
-                for external_id, first_row, n in transactions_repo.staged_duplicates(conn, limit=options.max_errors):
+                with conn.begin():
+                    duplicates = transactions_repo.staged_duplicates(conn, limit=options.max_errors)
+                for external_id, first_row, n in duplicates:
                     _add_error(
                         report,
                         RowError(

@@ -102,6 +102,10 @@ def create_missing_customers(conn: Connection, *, customer_source: str, now: dat
     New ids are collected into a temporary table, then created in chunks with ``RETURNING`` so memory stays bounded
     however many customers a file brings.
     """
+    if not _is_sqlite(conn):
+        # Temporary tables are never auto-analyzed; without statistics the planner picks nested loops over the
+        # whole file for the joins below.
+        conn.exec_driver_sql(f"ANALYZE {STAGING}")
     conn.execute(
         text(
             f"INSERT INTO {NEW_CUSTOMERS} (ref, name, country) "
