@@ -365,7 +365,8 @@ _EN_NOT_NAMES = {"I", "It", "This", "That", "We", "You", "The", "Thanks", "Yes",
 _TRIM_SUFFIX = re.compile(rf"\s*{_JA_HONORIFIC}$")
 
 
-def _find_names_by_pattern(folded: str, lang: Lang) -> Iterator[tuple[int, int]]:
+def _find_names_by_pattern(folded: str) -> Iterator[tuple[int, int]]:
+    """Names before an honorific (kanji only) or after a title or an introduction ("Mr. Smith", "my name is")."""
     for match in _JA_NAME_BEFORE_HONORIFIC.finditer(folded):
         name = match["name"]
         if name in _JA_NOT_NAMES or (len(name) > 1 and name.endswith(_JA_ROLE_ENDINGS)):
@@ -526,7 +527,7 @@ class PiiRedactor:
             yield PiiKind.ADDRESS, match.start(), match.end()
         for match in _UK_POSTCODE.finditer(folded):
             yield PiiKind.POSTAL_CODE, match.start(), match.end()
-        for start, end in _find_names_by_pattern(folded, self.lang):
+        for start, end in _find_names_by_pattern(folded):
             yield PiiKind.PERSON, start, end
         if doc is not None:
             for start, end in _find_names_by_ner(doc):
