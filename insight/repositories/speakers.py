@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from models import CallMetrics, Speaker, VoiceProfile
+from models import Call, CallMetrics, Speaker, VoiceProfile
 
 
 def for_call(session: Session, call_id: int) -> list[Speaker]:
@@ -45,6 +45,17 @@ def get_profile(session: Session, rep_key: str) -> VoiceProfile | None:
 
 def list_profiles(session: Session) -> list[VoiceProfile]:
     return list(session.exec(select(VoiceProfile).order_by(col(VoiceProfile.rep_key))).all())
+
+
+def confirmed_reps(session: Session, rep_key: str) -> list[Speaker]:
+    """Rep speakers confirmed by a user in the calls of ``rep_key``."""
+    stmt = (
+        select(Speaker)
+        .join(Call, col(Call.id) == col(Speaker.call_id))
+        .where(Call.rep_key == rep_key, Speaker.role == "rep", Speaker.role_source == "user")
+        .order_by(col(Speaker.call_id))
+    )
+    return list(session.exec(stmt).all())
 
 
 def save_profile(session: Session, profile: VoiceProfile) -> None:

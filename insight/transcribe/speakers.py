@@ -398,25 +398,33 @@ def update_speakers(engine: Engine, call_id: int, changes: Sequence[SpeakerChang
                 speaker.role, speaker.role_source = change.role, RoleSource.user
             session.add(speaker)
         session.flush()
-        reps = [s for s in by_label.values() if s.role == Role.rep and s.embedding]
-        if call.rep_key and len(reps) == 1 and any(c.role == Role.rep for c in changes):
-            enrol(session, call.rep_key, call_id, np.asarray(reps[0].embedding, dtype=np.float32))
+        if call.rep_key and any(c.role is not None for c in changes):
+            rebuild_profile(session, call.rep_key)
         recompute_metrics(session, call_id)
 
 
-def enrol(session: Session, rep_key: str, call_id: int, embedding: np.ndarray) -> VoiceProfile:
-    """Add one call's rep voice print to the rep's profile (a running mean; each call counts once)."""
+def rebuild_profile(session: Session, rep_key: str) -> VoiceProfile | None:
+    """Recompute a rep's voice profile: the mean voice print of the rep speaker in every call of theirs whose roles a
+    user confirmed. Rebuilt from the calls (not updated in place), so a corrected correction leaves no trace."""
+    prints: list[np.ndarray] = []
+    call_ids: list[int] = []
+    for speaker in speakers_repo.confirmed_reps(session, rep_key):
+        if speaker.embedding:
+            vec = np.asarray(speaker.embedding, dtype=np.float32)
+            prints.append(vec / max(float(np.linalg.norm(vec)), 1e-9))
+            call_ids.append(speaker.call_id)
     profile = speakers_repo.get_profile(session, rep_key)
-    vec = embedding / max(float(np.linalg.norm(embedding)), 1e-9)
+    if not prints:
+        if profile is not None:
+            session.delete(profile)
+            session.flush()
+        return None
+    mean = np.mean(np.stack(prints), axis=0)
+    mean /= max(float(np.linalg.norm(mean)), 1e-9)
     if profile is None:
         profile = VoiceProfile(rep_key=rep_key, embedding=[], n_calls=0, call_ids=[])
-    if call_id in profile.call_ids:
-        return profile
-    if profile.n_calls:
-        mean = np.asarray(profile.embedding, dtype=np.float32) * profile.n_calls + vec
-        vec = mean / max(float(np.linalg.norm(mean)), 1e-9)
-    profile.embedding = [round(float(x), 5) for x in vec]
-    profile.n_calls += 1
-    profile.call_ids = [*profile.call_ids, call_id]
+    profile.embedding = [round(float(x), 5) for x in mean]
+    profile.n_calls = len(prints)
+    profile.call_ids = sorted(call_ids)
     speakers_repo.save_profile(session, profile)
     return profile
