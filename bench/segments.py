@@ -225,7 +225,10 @@ def agree(url: str, a: int, b: int) -> tuple[int, int]:
     from insight.db import make_engine
 
     engine = make_engine(url)
-    cols = "customer_id, recency_days, frequency, ROUND(CAST(monetary AS NUMERIC), 2), r_score, f_score, m_score, segment_key, decile"
+    cols = (
+        "customer_id, recency_days, frequency, ROUND(CAST(monetary AS NUMERIC), 2), "
+        "r_score, f_score, m_score, segment_key, decile"
+    )
     with engine.connect() as conn:
         same = conn.execute(
             text(
