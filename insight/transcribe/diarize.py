@@ -163,10 +163,37 @@ def sliding_windows(regions: Sequence[tuple[int, int]], hop_s: float) -> list[tu
 
 
 def _cluster(emb: Embeddings, k: int) -> npt.NDArray[np.int64]:
+    """Average-linkage cosine clustering into ``k`` clusters of real speakers.
+
+    Average linkage isolates outliers (a cough, a laugh, a crosstalk window) as singleton clusters. So clustering
+    asks for more clusters until ``k`` of them have at least ``_min_cluster(n)`` members, then hands the members of
+    the small ones to the nearest large cluster.
+    """
     from sklearn.cluster import AgglomerativeClustering
 
-    model = AgglomerativeClustering(n_clusters=k, metric="cosine", linkage="average")
-    return np.asarray(model.fit_predict(emb), dtype=np.int64)
+    n = len(emb)
+    floor = _min_cluster(n)
+    labels = np.zeros(n, dtype=np.int64)
+    for extra in range(0, 6):
+        if k + extra > n:
+            break
+        model = AgglomerativeClustering(n_clusters=k + extra, metric="cosine", linkage="average")
+        labels = np.asarray(model.fit_predict(emb), dtype=np.int64)
+        counts = np.bincount(labels, minlength=k + extra)
+        big = np.flatnonzero(counts >= floor)
+        if len(big) >= k:
+            big = big[np.argsort(-counts[big])][:k]
+            centres = _normalise(np.stack([emb[labels == c].mean(axis=0) for c in big]))
+            keep = np.isin(labels, big)
+            remap = {int(c): i for i, c in enumerate(big)}
+            out = np.array([remap.get(int(c), -1) for c in labels], dtype=np.int64)
+            out[~keep] = np.argmax(emb[~keep] @ centres.T, axis=1)
+            return out
+    return labels
+
+
+def _min_cluster(n: int) -> int:
+    return max(3, int(0.03 * n))
 
 
 def _centroids(emb: Embeddings, labels: npt.NDArray[np.int64], k: int) -> Embeddings:
@@ -180,7 +207,7 @@ def _choose_k(emb: Embeddings, options: DiarizeOptions) -> tuple[int, npt.NDArra
     for k in range(2, min(options.max_speakers, len(emb) - 1) + 1):
         labels = _cluster(emb, k)
         # A "speaker" with a handful of windows is an outlier cluster (a cough, a laugh), not a person.
-        if np.bincount(labels).min() < 3:
+        if len(np.unique(labels)) < k or np.bincount(labels).min() < _min_cluster(len(emb)):
             continue
         score = float(silhouette_score(emb, labels, metric="cosine"))
         log.debug("k=%d silhouette=%.3f", k, score)

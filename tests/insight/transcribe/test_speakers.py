@@ -96,6 +96,14 @@ def test_katiesteve_two_speakers_alternate(tmp_path: Path) -> None:
     assert [m[2] for m in merged] == [0, 1, 0, 1, 0, 1]
 
 
+def test_real_sales_call_has_two_speakers() -> None:
+    """test_call_audio.wav: a rep and a prospect (one speaks far more: the small cluster must survive)."""
+    result = diarize(load(shared(AUDIO_EN / "test_call_audio.wav")))
+    assert result.num_speakers == 2
+    talk = [sum(t.end - t.start for t in result.turns if t.speaker == k) for k in range(2)]
+    assert min(talk) > 5.0, talk
+
+
 # ---- through the real pipeline: upload → transcribe → speakers stage ----
 
 
