@@ -62,9 +62,9 @@ def build(url: str, target: int) -> int:
                 text(
                     "INSERT INTO customer (id, created_at, updated_at, name, country, properties) "
                     "SELECT id + :off, created_at, updated_at, name, country, properties FROM customer "
-                    "WHERE id < :off"
+                    "WHERE id < :base"
                 ),
-                {"off": k * OFFSET},
+                {"off": k * OFFSET, "base": OFFSET},
             )
             shifted = (
                 f"datetime(occurred_at, '-{30 * k} days') || '.000000'"
