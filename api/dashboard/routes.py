@@ -13,6 +13,7 @@ from api.deps import RuntimeDep, SessionDep
 from insight.errors import NotFound
 from insight.repositories import calls as calls_repo
 from insight.repositories import jobs as jobs_repo
+from insight.repositories import speakers as speakers_repo
 from insight.repositories import transcripts as transcripts_repo
 
 HERE = Path(__file__).resolve().parent
@@ -52,6 +53,8 @@ def call_page(call_id: int, request: Request, session: SessionDep) -> HTMLRespon
             "call": call,
             "jobs": jobs_repo.for_call(session, call_id),
             "utterances": transcripts_repo.for_call(session, call_id),
+            "speakers": {sp.label: sp for sp in speakers_repo.for_call(session, call_id)},
+            "metrics": metrics.metrics if (metrics := speakers_repo.get_metrics(session, call_id)) else None,
         },
     )
 

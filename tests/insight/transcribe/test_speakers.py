@@ -255,6 +255,11 @@ def test_role_correction_recomputes_metrics_and_enrols_the_voice(
         )
         assert r.status_code == 200
         assert client.get(f"/api/calls/{call_id}/metrics").json()["metrics"]["talk_ratio"] == pytest.approx(before)
+        # The call page shows the speakers with their roles and the metrics.
+        page = client.get(f"/calls/{call_id}?lang=ja").text
+        assert "会話指標" in page
+        assert "話者と役割" in page
+        assert page.count('class="spk rep"') >= 2
         # Bad corrections are refused clearly.
         bad = client.patch(f"/api/calls/{call_id}/speakers", json={"speakers": [{"label": "S9", "role": "rep"}]})
         assert bad.status_code == 400
