@@ -290,7 +290,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPU cores; peak = max resident memory of the process doing the work\n")
     header = (
         f"{'database':<11}{'transactions':>13}{'customers':>11}{'SQL s':>8}{'pandas s':>10}{'SQL/pandas':>12}"
-        f"{'SQL peak MB':>13}{'pandas peak MB':>16}{'identical':>12}"
+        f"{'SQL peak MB':>13}{'pandas peak MB':>16}{'identical':>14}"
     )
     print(header)
     print("-" * len(header))
@@ -298,7 +298,7 @@ def main() -> None:
         print(
             f"{database:<11}{n:>13,}{customers:>11,}{sql['seconds']:>8.2f}{pandas['seconds']:>10.2f}"
             f"{sql['seconds'] / pandas['seconds']:>11.2f}x{sql['peak_mb']:>13.0f}{pandas['peak_mb']:>16.0f}"
-            f"{f'{same}/{total}':>12}"
+            f"{f'{same}/{total}':>14}"
         )
 
 
