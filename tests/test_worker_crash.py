@@ -19,14 +19,14 @@ from sqlmodel import Session, select
 from insight.ingest import UploadMeta, ingest
 from insight.runtime import Runtime
 from models import Call, Job, JobState, Utterance
-from tests.conftest import AUDIO_EN, MODEL_DIR, make_settings, shared
+from tests.conftest import AUDIO_EN, MODEL_DIR, make_settings, shared, truncate_pg
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "insight.cli", "worker", "--queues", "transcribe"],
+        [sys.executable, "-m", "insight.cli", "worker", "--queues", "transcribe,analyze"],
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
@@ -53,9 +53,9 @@ def test_sigkill_mid_transcription_recovers_without_duplicates(
     if mode == "sqlite":
         settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'insight.db'}")
     else:
-        settings = make_settings(
-            tmp_path, request.getfixturevalue("pg_url"), queue_url=request.getfixturevalue("redis_url")
-        )
+        pg = request.getfixturevalue("pg_url")
+        settings = make_settings(tmp_path, pg, queue_url=request.getfixturevalue("redis_url"))
+        request.addfinalizer(lambda: truncate_pg(pg))
     settings = settings.model_copy(update={"job_lease_s": 4.0, "job_heartbeat_s": 1.0, "reaper_interval_s": 1.0})
     runtime = Runtime.build(settings)
     env = {
@@ -82,7 +82,11 @@ def test_sigkill_mid_transcription_recovers_without_duplicates(
 
     def job() -> Job:
         with Session(runtime.engine) as s:
-            return s.exec(select(Job)).one()
+            return s.exec(select(Job).where(Job.name == "transcribe.call")).one()
+
+    def call_done() -> bool:
+        with Session(runtime.engine) as s:
+            return s.exec(select(Call)).one().status == "done"
 
     log = tmp_path / "worker.log"
     first = start_worker(env, log)
@@ -103,7 +107,7 @@ def test_sigkill_mid_transcription_recovers_without_duplicates(
 
     second = start_worker(env, log)
     try:
-        wait_for(lambda: job().state == JobState.done, 180, "the restarted worker to finish", second)
+        wait_for(call_done, 180, "the restarted worker to finish both stages", second)
     finally:
         second.send_signal(signal.SIGTERM)
         try:
@@ -113,13 +117,15 @@ def test_sigkill_mid_transcription_recovers_without_duplicates(
 
     with Session(runtime.engine) as s:
         calls = s.exec(select(Call)).all()
-        jobs = s.exec(select(Job)).all()
+        jobs = s.exec(select(Job).where(Job.call_id == call_id)).all()
         utterances = s.exec(select(Utterance).order_by(Utterance.idx)).all()  # type: ignore[arg-type]
     assert len(calls) == 1, log.read_text()[-3000:]
-    assert len(jobs) == 1, log.read_text()[-3000:]
+    assert sorted(j.name for j in jobs) == ["diarize.call", "transcribe.call"], log.read_text()[-3000:]
     assert calls[0].status == "done"
     assert calls[0].progress == 1.0
-    assert jobs[0].attempt == 2, "the job ran exactly twice: the killed attempt and the recovery"
+    attempts = {j.name: j.attempt for j in jobs}
+    assert attempts["transcribe.call"] == 2, "the job ran exactly twice: the killed attempt and the recovery"
+    assert attempts["diarize.call"] == 1
     assert [u.idx for u in utterances] == list(range(len(utterances)))
     assert len({(u.start, u.channel) for u in utterances}) == len(utterances)
     text = " ".join(u.text for u in utterances).lower()

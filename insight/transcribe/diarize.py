@@ -12,7 +12,10 @@ neighbours.
 
 When the number of speakers is not given it is estimated: for every k in 2..``max_speakers`` the windows are
 clustered and scored by the silhouette coefficient (cosine); the best k wins if its silhouette reaches
-``min_silhouette``, otherwise the recording has one speaker.
+``min_silhouette`` and its clusters do not all sound alike (centroid cosine below ``same_voice_similarity``).
+Otherwise, and whenever there is too little speech to tell voices apart (fewer than ``min_windows_to_split``
+windows, about 13 s), the recording has one speaker. A voice memo is thus one speaker, while a short two-person
+exchange needs the upload's ``speakers`` field.
 """
 
 from __future__ import annotations
@@ -65,6 +68,10 @@ class DiarizeOptions:
     min_turn_s: float = 0.6
     max_speakers: int = 6
     min_silhouette: float = 0.12
+    # Splitting needs evidence: below this many windows (about 13 s of speech) a recording is one speaker unless
+    # the upload says otherwise, and so is one whose clusters all sound alike (centroid cosine above this).
+    min_windows_to_split: int = 16
+    same_voice_similarity: float = 0.86
     max_cluster_windows: int = 2500
     vad_min_silence_ms: int = 250
 
@@ -204,6 +211,8 @@ def _choose_k(emb: Embeddings, options: DiarizeOptions) -> tuple[int, npt.NDArra
     from sklearn.metrics import silhouette_score
 
     best_k, best_score, best_labels = 1, -1.0, np.zeros(len(emb), dtype=np.int64)
+    if len(emb) < options.min_windows_to_split:
+        return best_k, best_labels
     for k in range(2, min(options.max_speakers, len(emb) - 1) + 1):
         labels = _cluster(emb, k)
         # A "speaker" with a handful of windows is an outlier cluster (a cough, a laugh), not a person.
@@ -214,6 +223,10 @@ def _choose_k(emb: Embeddings, options: DiarizeOptions) -> tuple[int, npt.NDArra
         if score > best_score:
             best_k, best_score, best_labels = k, score, labels
     if best_score < options.min_silhouette:
+        return 1, np.zeros(len(emb), dtype=np.int64)
+    centres = _centroids(emb, best_labels, best_k)
+    similarity = centres @ centres.T
+    if similarity[np.triu_indices(best_k, 1)].min() >= options.same_voice_similarity:
         return 1, np.zeros(len(emb), dtype=np.int64)
     return best_k, best_labels
 

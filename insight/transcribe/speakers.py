@@ -343,7 +343,7 @@ def diarize_call(
     assign_roles(speakers, rep_channel=rep_channel if stereo else None, profile=profile)
     new_rows = utterance_rows(call_id, drafts)
     new_speakers = speaker_rows(call_id, speakers)
-    log.info("call %d: %d speakers, roles %s", call_id, len(new_speakers), {s.label: s.role for s in new_speakers})
+    log.info("call %d: %d speakers, roles %s", call_id, len(new_speakers), {s.label: str(s.role) for s in new_speakers})
 
     def apply(session: Session) -> None:
         transcripts_repo.replace_for_call(session, call_id, new_rows)

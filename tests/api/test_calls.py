@@ -231,9 +231,11 @@ def test_failed_job_is_visible_and_can_be_retried(client: TestClient, runtime: R
     assert r.json()["status"] == "queued"
     assert r.json()["error"] is None
     assert runner.run_next("transcribe")
+    assert client.get(f"/api/calls/{call_id}").json()["stage"] == "diarize.call"
+    assert runner.run_next("analyze")
     done = client.get(f"/api/calls/{call_id}").json()
     assert done["status"] == "done"
     assert done["progress"] == 100.0
     assert done["jobs"][0]["attempt"] == 2
     assert done["jobs"][0]["state"] == "done"
-    assert counts(runtime)[:2] == (1, 1)
+    assert counts(runtime)[:2] == (1, 2)  # one call; its transcription job (retried) and its speaker job

@@ -20,7 +20,7 @@ from insight.transcribe.der import der
 from insight.transcribe.diarize import diarize
 from insight.worker import build_runner
 from models import CallMetrics, Speaker, Utterance, VoiceProfile
-from tests.conftest import AUDIO_EN, shared
+from tests.conftest import AUDIO_EN, AUDIO_JA, shared
 from tests.insight.transcribe.dialogues import EN_THREE, JA_THREE
 
 pytestmark = pytest.mark.model
@@ -94,6 +94,13 @@ def test_katiesteve_two_speakers_alternate(tmp_path: Path) -> None:
     for got, want in zip(changes, expected_changes, strict=True):
         assert abs(got - want) <= 0.8, (got, want, merged)
     assert [m[2] for m in merged] == [0, 1, 0, 1, 0, 1]
+
+
+@pytest.mark.parametrize("path", [AUDIO_EN / "jfk.flac", AUDIO_JA / "test_ja_2.wav", AUDIO_JA / "test_en_1.wav"])
+def test_one_voice_is_one_speaker(path: Path) -> None:
+    result = diarize(load(shared(path)))
+    assert result.num_speakers == 1
+    assert {t.speaker for t in result.turns} == {0}
 
 
 def test_real_sales_call_has_two_speakers() -> None:
