@@ -3,6 +3,7 @@
 from models.call import Call, CallStatus
 from models.customer import Customer, CustomerExternalId, Deal, DealOutcome
 from models.job_run import Job, JobState
+from models.minutes import Minutes
 from models.segment import CustomerSegment, SegmentDefinition, SegmentRun, SegmentRunStatus
 from models.speaker import CallMetrics, Role, RoleSource, Speaker, VoiceProfile
 from models.transaction import Transaction
@@ -19,6 +20,7 @@ __all__ = [
     "DealOutcome",
     "Job",
     "JobState",
+    "Minutes",
     "Role",
     "RoleSource",
     "SegmentDefinition",

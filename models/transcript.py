@@ -24,6 +24,10 @@ class Utterance(SQLModel, table=True):
     speaker: str = Field(max_length=64)
     language: str | None = Field(default=None, max_length=8)
     text: str
+    # The text with personal data replaced by placeholders, and the replaced spans (kind, offsets into ``text``,
+    # original, placeholder). ``None`` until the analyze stage ran, or when redaction is switched off.
+    text_redacted: str | None = None
+    pii: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     words: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     avg_logprob: float | None = None
     no_speech_prob: float | None = None

@@ -26,6 +26,7 @@ TABLES = (
     "customer_segment",
     "segment_run",
     "customer_transaction",
+    "minutes",
     "voice_profile",
     "call_metrics",
     "speaker",
