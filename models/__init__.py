@@ -1,5 +1,7 @@
 """SQLModel tables shared by ``api/`` and ``insight/``. Importing this package registers every table."""
 
+from models.audit import AuditEvent
+from models.auth import ApiToken, Team, User, UserRole, WebSession
 from models.call import Call, CallStatus
 from models.customer import Customer, CustomerExternalId, Deal, DealOutcome
 from models.job_run import Job, JobState
@@ -10,6 +12,8 @@ from models.transaction import Transaction
 from models.transcript import Utterance
 
 __all__ = [
+    "ApiToken",
+    "AuditEvent",
     "Call",
     "CallMetrics",
     "CallStatus",
@@ -27,7 +31,11 @@ __all__ = [
     "SegmentRun",
     "SegmentRunStatus",
     "Speaker",
+    "Team",
     "Transaction",
+    "User",
+    "UserRole",
     "Utterance",
     "VoiceProfile",
+    "WebSession",
 ]

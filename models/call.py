@@ -46,6 +46,12 @@ class Call(TimestampMixin, table=True):
     language_hint: str | None = Field(default=None, max_length=8)
     rep_channel: int | None = Field(default=None, description="Stereo only: 0 = left is the rep, 1 = right.")
     rep_key: str | None = Field(default=None, max_length=255, index=True, description="Who the rep is (voice profile).")
+    # The uploading user: reps see their own calls, managers their team's. None for calls from before accounts
+    # existed, which only admins see until one assigns them.
+    owner_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("app_user.id", ondelete="SET NULL"), nullable=True, index=True),
+    )
     num_speakers: int | None = Field(default=None, description="Known number of speakers (mono diarization).")
     recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -57,3 +63,5 @@ class Call(TimestampMixin, table=True):
     language: str | None = Field(default=None, max_length=8)
     language_probability: float | None = None
     processing_s: float | None = None
+    # Set when retention removed the audio and transcript; the row stays for anonymous aggregates (metrics).
+    purged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -23,6 +23,9 @@ PG_ADMIN_URL = os.environ.get("INSIGHT_TEST_PG_URL", "postgresql+psycopg://postg
 REDIS_URL = os.environ.get("INSIGHT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRE_SERVICES = os.environ.get("INSIGHT_TEST_REQUIRE_SERVICES") == "1"
 TABLES = (
+    "audit_event",
+    "web_session",
+    "api_token",
     "customer_segment",
     "segment_run",
     "customer_transaction",
@@ -36,6 +39,8 @@ TABLES = (
     "deal",
     "customer_external_id",
     "customer",
+    "app_user",
+    "team",
 )
 
 
