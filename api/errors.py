@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from insight import errors
+from insight.logs import request_id
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +26,11 @@ STATUS: dict[type[errors.InsightError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.ModelNotAvailable: 503,
+    errors.InvalidRequest: 400,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.RateLimited: 429,
+    errors.Unavailable: 503,
 }
 
 
@@ -37,13 +45,44 @@ def error_body(code: str, message: str, hint: str = "") -> dict[str, dict[str, s
     return {"error": {"code": code, "message": message, "hint": hint}}
 
 
+def wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
 def register(app: FastAPI) -> None:
     @app.exception_handler(errors.InsightError)
-    async def _insight(_request: Request, exc: errors.InsightError) -> JSONResponse:
+    async def _insight(request: Request, exc: errors.InsightError) -> Response:
         status = status_for(exc)
         if status >= 500:
             log.error("request failed: %s", exc.message)
-        return JSONResponse(error_body(exc.code, exc.message, exc.hint), status_code=status)
+        if status == 401 and wants_html(request):
+            # A browser on a page: send it to sign in, and back here afterwards.
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        headers: dict[str, str] = {}
+        if status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, errors.RateLimited):
+            headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+        return JSONResponse(error_body(exc.code, exc.message, exc.hint), status_code=status, headers=headers)
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(_request: Request, exc: OperationalError) -> JSONResponse:
+        # The database went away (restart, failover, a killed connection): nothing was committed; retrying is safe.
+        log.warning("database unavailable: %s", str(exc).splitlines()[0])
+        return JSONResponse(
+            error_body("database_unavailable", "The database is briefly unavailable.", "Retry the request."),
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc)
+        rid = request_id.get() or ""
+        return JSONResponse(
+            error_body("internal_error", "Something went wrong on the server.", f"Report request id {rid}."),
+            status_code=500,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api import errors
+from api.auth import authorize
 from api.dashboard import routes as dashboard
-from api.routes import calls, customers, health, imports, segments, speakers
+from api.middleware import RequestContext
+from api.routes import account, admin, calls, customers, health, imports, metrics, segments, speakers
+from insight.auth import policy
 from insight.runtime import Runtime
 from insight.settings import Settings
 
@@ -47,11 +51,23 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, embedded_w
         lifespan=lifespan,
     )
     errors.register(app)
-    app.include_router(health.router)
-    app.include_router(calls.router)
-    app.include_router(speakers.router)
-    app.include_router(customers.router)
-    app.include_router(segments.router)
-    app.include_router(imports.router)
-    app.include_router(dashboard.router)
+    app.add_middleware(RequestContext)
+
+    # Access control in one place: every router is attached to the area of the policy it belongs to
+    # (insight/auth/policy.py); the area's dependency checks scopes and, for {call_id} routes, the call itself.
+    def guarded(area: policy.Area) -> list[Any]:
+        return [Depends(authorize(area))]
+
+    app.include_router(health.router)  # liveness and readiness: public
+    app.include_router(account.public)  # sign-in
+    app.include_router(dashboard.public)  # sign-in page, static files
+    app.include_router(account.router, dependencies=guarded(policy.ACCOUNT))
+    app.include_router(calls.router, dependencies=guarded(policy.CALLS))
+    app.include_router(speakers.router, dependencies=guarded(policy.CALLS))
+    app.include_router(customers.router, dependencies=guarded(policy.CUSTOMERS))
+    app.include_router(segments.router, dependencies=guarded(policy.INSIGHTS))
+    app.include_router(imports.router, dependencies=guarded(policy.IMPORTS))
+    app.include_router(admin.router, dependencies=guarded(policy.ADMIN))
+    app.include_router(metrics.router, dependencies=[] if settings.metrics_public else guarded(policy.METRICS))
+    app.include_router(dashboard.router, dependencies=guarded(policy.PAGES))
     return app

@@ -94,3 +94,37 @@ class RetryableError(InsightError):
     """A transient failure (database connection lost, broker unavailable); the job is retried."""
 
     code = "retryable"
+
+
+class Unauthorized(InsightError):
+    """No valid credentials: no token or session, or an expired, revoked or unknown one."""
+
+    code = "unauthorized"
+
+
+class Forbidden(InsightError):
+    """Valid credentials without the right to do this (a missing scope, a role, originals of another's call)."""
+
+    code = "forbidden"
+
+
+class RateLimited(InsightError):
+    """Too many requests for one token or session (or too many sign-in attempts); ``retry_after_s`` says when."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, hint: str = "", code: str | None = None, retry_after_s: float = 1.0) -> None:
+        super().__init__(message, hint=hint, code=code)
+        self.retry_after_s = retry_after_s
+
+
+class Unavailable(InsightError):
+    """A dependency (the database, the queue) is briefly unreachable; the same request can be retried."""
+
+    code = "unavailable"
+
+
+class InvalidRequest(InsightError):
+    """A request's values are unusable (an unknown role, a weak password, a malformed e-mail address)."""
+
+    code = "invalid_request"

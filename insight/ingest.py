@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 import unicodedata
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from insight import pipeline
@@ -22,6 +23,7 @@ from models import Call
 log = logging.getLogger(__name__)
 
 MAX_FILENAME_BYTES = 255
+DB_ATTEMPTS = 3
 # Whisper's language codes (faster_whisper.tokenizer._LANGUAGE_CODES), kept here so the API need not import it.
 LANGUAGES = frozenset(
     "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy "
@@ -41,6 +43,7 @@ class UploadMeta:
     rep_channel: str | None = None  # "left"/"right" or "0"/"1"
     rep: str | None = None  # who the rep is (their user id or e-mail): voice-profile matching
     speakers: int | None = None  # known number of speakers (mono diarization)
+    owner_id: int | None = None  # the uploading user: who may see the call (see insight.auth.policy)
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,49 @@ def _resolve_links(session: Session, meta: UploadMeta) -> tuple[int | None, int 
     return customer_id, deal_id
 
 
+def _create_call(
+    runtime: Runtime,
+    meta: UploadMeta,
+    sha256: str,
+    size: int,
+    filename: str,
+    info: AudioInfo,
+    language: str | None,
+    rep_channel: int | None,
+    rep_key: str | None,
+    num_speakers: int | None,
+) -> tuple[Call, list[str]]:
+    """The call row and its first job, in one transaction. Returns the call and the queues to wake."""
+    with session_scope(runtime.engine) as session:
+        customer_id, deal_id = _resolve_links(session, meta)
+        call = calls_repo.add(
+            session,
+            Call(
+                audio_sha256=sha256,
+                audio_bytes=size,
+                filename=filename,
+                media_format=info.format_name[:64],
+                codec=info.codec[:64],
+                duration_s=round(info.duration_s, 3),
+                sample_rate=info.sample_rate,
+                channels=info.channels,
+                dual_mono=info.dual_mono,
+                customer_external_id=meta.customer_external_id or None,
+                deal_external_id=meta.deal_external_id or None,
+                customer_id=customer_id,
+                deal_id=deal_id,
+                language_hint=language,
+                rep_channel=rep_channel,
+                rep_key=rep_key,
+                num_speakers=num_speakers,
+                owner_id=meta.owner_id,
+            ),
+        )
+        assert call.id is not None
+        wake = pipeline.submit_first(session, call.id, max_attempts=runtime.settings.job_max_attempts)
+    return call, wake
+
+
 def ingest(runtime: Runtime, stream: BinaryIO, meta: UploadMeta) -> IngestResult:
     """Store an uploaded recording and queue its transcription.
 
@@ -165,32 +211,19 @@ def ingest(runtime: Runtime, stream: BinaryIO, meta: UploadMeta) -> IngestResult
         _, stored_new = runtime.store.commit(tmp, sha256)
         wake: list[str] = []
         try:
-            with session_scope(runtime.engine) as session:
-                customer_id, deal_id = _resolve_links(session, meta)
-                call = calls_repo.add(
-                    session,
-                    Call(
-                        audio_sha256=sha256,
-                        audio_bytes=size,
-                        filename=filename,
-                        media_format=info.format_name[:64],
-                        codec=info.codec[:64],
-                        duration_s=round(info.duration_s, 3),
-                        sample_rate=info.sample_rate,
-                        channels=info.channels,
-                        dual_mono=info.dual_mono,
-                        customer_external_id=meta.customer_external_id or None,
-                        deal_external_id=meta.deal_external_id or None,
-                        customer_id=customer_id,
-                        deal_id=deal_id,
-                        language_hint=language,
-                        rep_channel=rep_channel,
-                        rep_key=rep_key,
-                        num_speakers=num_speakers,
-                    ),
-                )
-                assert call.id is not None
-                wake = pipeline.submit_first(session, call.id, max_attempts=settings.job_max_attempts)
+            for attempt in range(1, DB_ATTEMPTS + 1):
+                try:
+                    call, wake = _create_call(
+                        runtime, meta, sha256, size, filename, info, language, rep_channel, rep_key, num_speakers
+                    )
+                    break
+                except OperationalError:
+                    # A dropped database connection (failover, restart): the transaction rolled back; the
+                    # content address makes a second try safe.
+                    if attempt == DB_ATTEMPTS:
+                        raise
+                    log.warning("database connection lost while creating a call; retrying (%d)", attempt)
+                    time.sleep(0.2 * attempt)
         except IntegrityError:
             # A concurrent upload of the same bytes won the race: that call is this call.
             with session_scope(runtime.engine) as session:

@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from insight import metrics
 from insight.db import session_scope
 from insight.errors import InsightError, JobTimeout, RetryableError
 from insight.repositories import calls as calls_repo
@@ -165,7 +166,11 @@ class JobRunner:
         """Claim and run the oldest due job on ``queue``. Returns False when there was nothing to claim."""
         with session_scope(self.engine) as session:
             job = jobs_repo.claim_next(
-                session, queue=queue, worker_id=self.worker_id, lease_s=self.settings.job_lease_s
+                session,
+                queue=queue,
+                worker_id=self.worker_id,
+                lease_s=self.settings.job_lease_s,
+                max_running_per_owner=self.settings.max_running_jobs_per_user,
             )
             if job is not None and job.call_id is not None:
                 calls_repo.update_fields(
@@ -205,12 +210,29 @@ class JobRunner:
                     )
             for q in wakeups:
                 self.queues.wake(q)
-            log.info("job %s done in %.1f s", job.id, time.monotonic() - started)
+            elapsed = time.monotonic() - started
+            metrics.JOB_DURATION.labels(queue=job.queue, name=job.name, outcome="done").observe(elapsed)
+            log.info("job %s done in %.1f s", job.id, elapsed, extra={"job_id": job.id, "job_name": job.name})
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job, none is swallowed
             stop_beat.set()
             beat.join()
+            metrics.JOB_DURATION.labels(queue=job.queue, name=job.name, outcome="error").observe(
+                time.monotonic() - started
+            )
             self._record_failure(job, ctx, exc)
+        if self.settings.max_running_jobs_per_user > 0:
+            # A job passed over for its owner's cap may be claimable now: make sure a consumer looks again.
+            self._top_up(queue)
         return True
+
+    def _top_up(self, queue: str) -> None:
+        try:
+            with Session(self.engine) as session:
+                due = jobs_repo.count_due(session, queue=queue)
+            if due > self.queues.pending(queue):
+                self.queues.wake(queue)
+        except Exception:  # noqa: BLE001 - the reaper tops up wake-ups too; this is only a shortcut
+            log.warning("could not top up wake-ups on %s", queue, exc_info=True)
 
     def _record_failure(self, job: Job, ctx: JobContext, exc: Exception) -> None:
         if isinstance(exc, LeaseLost):

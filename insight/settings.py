@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 QUEUE_NAMES: tuple[str, ...] = ("transcribe", "analyze", "crm_sync")
 BUNDLED_WHISPER = "base"
+DEV_SECRET_KEY = "insight-local-development-key"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class Settings(BaseSettings):
@@ -71,8 +73,25 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = None
-    secret_key: SecretStr = SecretStr("insight-local-development-key")
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] = Field(default="json", description="json: one JSON object per line.")
+
+    session_ttl_h: float = Field(default=12.0, gt=0, description="A web sign-in lasts this long.")
+    cookie_secure: bool | None = Field(
+        default=None, description="Secure flag on the session cookie; default: on when public_url is https."
+    )
+    rate_limit_per_minute: int = Field(default=600, ge=0, description="Requests per token or session (0 = off).")
+    login_attempts_per_minute: int = Field(default=10, ge=0, description="Sign-in attempts per address and e-mail.")
+    max_running_jobs_per_user: int = Field(
+        default=2, ge=0, description="Jobs of one user's calls running at once across workers (0 = no cap)."
+    )
+    retention_days: int = Field(
+        default=0, ge=0, description="Delete audio and transcripts this many days after upload (0 = keep)."
+    )
+    retention_interval_s: float = Field(default=3600.0, gt=0, description="How often the retention job runs.")
+    metrics_public: bool = Field(default=False, description="Serve /metrics without a token (metrics scope).")
+    token: SecretStr | None = Field(default=None, description="API token used by the CLI's client commands.")
 
     @field_validator("data_dir", "model_dir")
     @classmethod
@@ -85,6 +104,10 @@ class Settings(BaseSettings):
             raise ValueError("INSIGHT_JOB_HEARTBEAT_S must be shorter than INSIGHT_JOB_LEASE_S")
         if self.queue_url is not None and not self.queue_url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("INSIGHT_QUEUE_URL must be a redis:// URL (leave it unset for the embedded queue)")
+        exposed = self.host not in LOOPBACK or (self.public_url or "").startswith("https://")
+        if exposed and self.secret_key.get_secret_value() == DEV_SECRET_KEY:
+            # Sessions' CSRF tokens are keyed with it: the published default would let anyone forge them.
+            raise ValueError("set INSIGHT_SECRET_KEY to a random value before serving beyond this machine")
         return self
 
     @cached_property
@@ -113,6 +136,12 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.model_dir if self.model_dir is not None else self.data_dir / "models"
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return (self.public_url or "").startswith("https://")
 
     @property
     def base_url(self) -> str:

@@ -9,7 +9,7 @@ from types import FrameType
 
 from sqlmodel import Session
 
-from insight import pipeline
+from insight import pipeline, retention_tasks
 from insight.errors import InsightError
 from insight.queue import EmbeddedConsumer, Handler, JobRunner, start_consumers, stop_consumers
 from insight.repositories import calls as calls_repo
@@ -43,6 +43,7 @@ def build_runner(runtime: Runtime) -> JobRunner:
         transcribe_tasks.NAME: transcribe_tasks.make_handler(runtime),
         transcribe_tasks.DIARIZE: transcribe_tasks.make_diarize_handler(runtime),
         segments_tasks.NAME: segments_tasks.make_handler(runtime),
+        retention_tasks.NAME: retention_tasks.make_handler(runtime),
     }
     runner = JobRunner(
         engine=runtime.engine,
@@ -65,16 +66,21 @@ class EmbeddedWorker:
         self.threads = runtime.settings.worker_threads
         self.consumers: list[EmbeddedConsumer] = []
         self.scheduler = segments_tasks.SegmentScheduler(runtime) if segments_tasks.QUEUE in queues else None
+        self.retention = retention_tasks.RetentionScheduler(runtime) if retention_tasks.QUEUE in queues else None
 
     def start(self) -> None:
         self.consumers = start_consumers(self.runner.queues, self.names, threads=self.threads)
         self.runner.start_reaper()
         if self.scheduler is not None:
             self.scheduler.start()
+        if self.retention is not None:
+            self.retention.start()
 
     def stop(self) -> None:
         if self.scheduler is not None:
             self.scheduler.stop()
+        if self.retention is not None:
+            self.retention.stop()
         self.runner.stop()
         stop_consumers(self.consumers)
 

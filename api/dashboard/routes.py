@@ -2,23 +2,43 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
 
+from api.auth import (
+    ActorDep,
+    PrincipalDep,
+    VisibleCall,
+    actor_of,
+    client_ip,
+    cookie_name,
+    require_original,
+)
 from api.dashboard.i18n import STRINGS, pick_language
 from api.deps import RuntimeDep, SessionDep
-from insight.errors import NotFound
+from insight import audit
+from insight.auth import policy
+from insight.auth import service as auth_service
+from insight.auth.ratelimit import RateLimiter
+from insight.db import session_scope
+from insight.errors import Forbidden, NotFound, RateLimited, Unauthorized
 from insight.repositories import calls as calls_repo
 from insight.repositories import jobs as jobs_repo
 from insight.repositories import speakers as speakers_repo
 from insight.repositories import transcripts as transcripts_repo
+from insight.repositories import users as users_repo
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)  # signed-in pages (guarded in api/main.py)
+public = APIRouter(include_in_schema=False)  # sign-in page and static files
 
 
 def clock(seconds: float) -> str:
@@ -29,30 +49,46 @@ def clock(seconds: float) -> str:
 templates.env.filters["clock"] = clock
 
 
-@router.get("/", response_class=HTMLResponse)
-def index(request: Request, session: SessionDep) -> HTMLResponse:
+def _context(request: Request, runtime: RuntimeDep, principal: policy.Principal | None) -> dict[str, object]:
+    """What every page needs: strings, language, the signed-in user and the session's CSRF token."""
     lang = pick_language(request)
-    calls, count = calls_repo.list_page(session, offset=0, limit=200)
+    cookie = request.cookies.get(cookie_name(runtime))
+    csrf = auth_service.csrf_token(runtime.settings.secret_key.get_secret_value(), cookie) if cookie else ""
+    return {"t": STRINGS[lang], "lang": lang, "me": principal, "csrf": csrf}
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, runtime: RuntimeDep, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
+    calls, count = calls_repo.list_page(session, offset=0, limit=200, visibility=policy.call_visibility(principal))
     return templates.TemplateResponse(
-        request, "index.html", {"t": STRINGS[lang], "lang": lang, "calls": calls, "count": count}
+        request, "index.html", {**_context(request, runtime, principal), "calls": calls, "count": count}
     )
 
 
 @router.get("/calls/{call_id}", response_class=HTMLResponse)
-def call_page(call_id: int, request: Request, session: SessionDep) -> HTMLResponse:
-    lang = pick_language(request)
-    call = calls_repo.get(session, call_id)
-    if call is None:
-        raise NotFound(f"Call {call_id} does not exist.", hint="Go back to the list of calls.")
+def call_page(
+    call_id: int,
+    call: VisibleCall,
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    actor: ActorDep,
+) -> HTMLResponse:
+    original = policy.can_read_original(principal, call)
+    utterances = transcripts_repo.for_call(session, call_id)
+    if original and utterances:
+        audit.record_now(runtime.engine, actor, audit.Action.original_read, object_type="call", object_id=call_id)
     return templates.TemplateResponse(
         request,
         "call.html",
         {
-            "t": STRINGS[lang],
-            "lang": lang,
+            **_context(request, runtime, principal),
             "call": call,
+            "original": original,
             "jobs": jobs_repo.for_call(session, call_id),
-            "utterances": transcripts_repo.for_call(session, call_id),
+            "utterances": utterances,
+            "texts": {u.id: policy.shown_text(u.text, u.text_redacted, original=original) for u in utterances},
             "speakers": {sp.label: sp for sp in speakers_repo.for_call(session, call_id)},
             "metrics": metrics.metrics if (metrics := speakers_repo.get_metrics(session, call_id)) else None,
         },
@@ -60,17 +96,150 @@ def call_page(call_id: int, request: Request, session: SessionDep) -> HTMLRespon
 
 
 @router.get("/api/calls/{call_id}/audio", include_in_schema=True, tags=["calls"])
-def call_audio(call_id: int, runtime: RuntimeDep, session: SessionDep) -> FileResponse:
-    """The call's original audio (supports range requests for seeking)."""
-    call = calls_repo.get(session, call_id)
-    if call is None:
-        raise NotFound(f"Call {call_id} does not exist.")
+def call_audio(
+    call_id: int, call: VisibleCall, request: Request, runtime: RuntimeDep, principal: PrincipalDep, actor: ActorDep
+) -> FileResponse:
+    """The call's original audio (supports range requests for seeking); owner and admins only, audited."""
+    require_original(principal, call)
     path = runtime.store.path_for(call.audio_sha256)
-    if not path.is_file():
-        raise NotFound(f"The audio of call {call_id} is no longer stored.")
-    return FileResponse(path, filename=call.filename, content_disposition_type="inline")
+    if call.purged_at is not None or not path.is_file():
+        raise NotFound(f"The audio of call {call_id} is no longer stored.", hint="Retention removed it.")
+    # A player fetches the file in several ranges: one event per playback start, not per range.
+    span = request.headers.get("range", "")
+    if not span or span.replace(" ", "").startswith("bytes=0-"):
+        audit.record_now(runtime.engine, actor, audit.Action.audio_read, object_type="call", object_id=call_id)
+    return FileResponse(path, filename=call.filename or f"call-{call_id}", content_disposition_type="inline")
 
 
-@router.get("/static/app.css")
+def _login_limiter(request: Request, runtime: RuntimeDep) -> RateLimiter:
+    state = request.app.state
+    if getattr(state, "login_limiter", None) is None:
+        state.login_limiter = RateLimiter(runtime.settings.login_attempts_per_minute)
+    rl: RateLimiter = state.login_limiter
+    return rl
+
+
+def _safe_next(value: str | None) -> str:
+    # Only local paths: an open redirect after sign-in would help phishing.
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def sign_in(request: Request, runtime: RuntimeDep, email: str, password: str) -> tuple[str, policy.Principal]:
+    """Check the credentials (rate limited per address and per e-mail) and open a session; audited either way.
+
+    Returns the cookie value and the principal. Raises Unauthorized or RateLimited.
+    """
+    limiter = _login_limiter(request, runtime)
+    for key in (f"ip:{client_ip(request)}", f"email:{email.strip().lower()}"):
+        wait = limiter.hit(key)
+        if wait > 0:
+            raise RateLimited(
+                "Too many sign-in attempts.", hint=f"Wait {wait:.0f} s and try again.", retry_after_s=wait
+            )
+    anonymous = audit.Actor(label=email.strip().lower()[:255], ip=client_ip(request))
+    with session_scope(runtime.engine) as session:
+        user = auth_service.authenticate(session, email, password)
+        if user is None:
+            audit.record(session, anonymous, audit.Action.login_failed, object_type="user", outcome="denied")
+    if user is None:
+        raise Unauthorized("Wrong e-mail or password.", hint="Check both and try again.", code="login_failed")
+    ttl = timedelta(hours=runtime.settings.session_ttl_h)
+    with session_scope(runtime.engine) as session:
+        value, web = auth_service.start_session(session, user, ttl=ttl)
+        principal = auth_service.principal_for(user, policy.effective_scopes(user.role, None), session_id=web.id)
+        audit.record(session, actor_of(request, principal), audit.Action.login, object_type="user", object_id=user.id)
+    return value, principal
+
+
+def set_session_cookie(response: Response, runtime: RuntimeDep, value: str) -> None:
+    response.set_cookie(
+        cookie_name(runtime),
+        value,
+        max_age=int(runtime.settings.session_ttl_h * 3600),
+        path="/",
+        secure=runtime.settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def end_session(request: Request, runtime: RuntimeDep, response: Response) -> None:
+    cookie = request.cookies.get(cookie_name(runtime))
+    if cookie:
+        principal = None
+        try:
+            with Session(runtime.engine) as session:
+                principal = auth_service.principal_from_session(session, cookie)
+        except Unauthorized:
+            pass
+        with session_scope(runtime.engine) as session:
+            auth_service.end_session(session, cookie)
+            if principal is not None:
+                audit.record(
+                    session,
+                    actor_of(request, principal),
+                    audit.Action.logout,
+                    object_type="user",
+                    object_id=principal.user_id,
+                )
+    response.delete_cookie(cookie_name(runtime), path="/", secure=runtime.settings.secure_cookies, httponly=True)
+
+
+@public.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, runtime: RuntimeDep, next: str = "/", error: str = "") -> HTMLResponse:
+    with Session(runtime.engine) as session:
+        no_users = users_repo.count(session) == 0
+    return templates.TemplateResponse(
+        request,
+        "login.html",
+        {**_context(request, runtime, None), "next": _safe_next(next), "error": error[:200], "no_users": no_users},
+    )
+
+
+@public.post("/login")
+def login_form(
+    request: Request,
+    runtime: RuntimeDep,
+    email: Annotated[str, Form(max_length=255)],
+    password: Annotated[str, Form(max_length=1024)],
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    if not _same_origin(request):
+        raise Forbidden("Sign-in from another site is refused.", hint="Open /login on this server.", code="csrf_failed")
+    lang = pick_language(request)
+    try:
+        value, _ = sign_in(request, runtime, email, password)
+    except (Unauthorized, RateLimited) as exc:
+        return RedirectResponse(
+            f"/login?lang={lang}&next={quote(_safe_next(next))}&error={quote(exc.message)}", status_code=303
+        )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(response, runtime, value)
+    return response
+
+
+@public.post("/logout")
+def logout_form(
+    request: Request, runtime: RuntimeDep, csrf_token: Annotated[str, Form(max_length=128)] = ""
+) -> Response:
+    cookie = request.cookies.get(cookie_name(runtime))
+    secret = runtime.settings.secret_key.get_secret_value()
+    if cookie and not auth_service.csrf_ok(secret, cookie, csrf_token):
+        raise Forbidden("The sign-out form is stale.", hint="Reload the page and sign out again.", code="csrf_failed")
+    response = RedirectResponse("/login", status_code=303)
+    end_session(request, runtime, response)
+    return response
+
+
+@public.get("/static/app.css")
 def css() -> FileResponse:
     return FileResponse(HERE / "static" / "app.css", media_type="text/css")

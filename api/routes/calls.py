@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import ActorDep, PrincipalDep, VisibleCall, require_original
 from api.deps import RuntimeDep, SessionDep
 from api.schemas.calls import (
     CallPublic,
@@ -19,24 +20,30 @@ from api.schemas.calls import (
     UtterancePublic,
     WordPublic,
 )
+from insight import audit
 from insight import retry as retry_service
-from insight.errors import InvalidUpload, NotFound, UploadTooLarge
+from insight.auth import policy
+from insight.errors import Conflict, InvalidUpload, NotFound, UploadTooLarge
 from insight.ingest import UploadMeta, ingest
 from insight.repositories import calls as calls_repo
 from insight.repositories import jobs as jobs_repo
 from insight.repositories import speakers as speakers_repo
 from insight.repositories import transcripts as transcripts_repo
+from insight.repositories import users as users_repo
 from models import Call, Job, Utterance
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorBody, "description": "Bad request (empty file, bad file name, bad field)"},
-    404: {"model": ErrorBody, "description": "No such call"},
+    401: {"model": ErrorBody, "description": "No valid token or session"},
+    403: {"model": ErrorBody, "description": "Missing scope, or originals of a call that is not yours"},
+    404: {"model": ErrorBody, "description": "No such call, or not one you may see"},
     409: {"model": ErrorBody, "description": "Not possible in the call's current state"},
     413: {"model": ErrorBody, "description": "File over the size cap"},
     415: {"model": ErrorBody, "description": "Not an audio/video file"},
     422: {"model": ErrorBody, "description": "Audio unusable (truncated, no audio track, too long)"},
+    429: {"model": ErrorBody, "description": "Too many requests for this token or session"},
 }
 
 
@@ -65,6 +72,8 @@ def to_public(call: Call, jobs: list[Job]) -> CallPublic:
         language_hint=call.language_hint,
         rep_channel=_rep_channel(call),
         rep=call.rep_key,
+        owner_id=call.owner_id,
+        purged=call.purged_at is not None,
         speakers_hint=call.num_speakers,
         customer_external_id=call.customer_external_id,
         deal_external_id=call.deal_external_id,
@@ -81,6 +90,7 @@ def to_public(call: Call, jobs: list[Job]) -> CallPublic:
 
 
 def _get_call(session: SessionDep, call_id: int) -> Call:
+    # Only an existence check: the router's guard (api/auth.py) has already refused calls the caller may not see.
     call = calls_repo.get(session, call_id)
     if call is None:
         raise NotFound(f"Call {call_id} does not exist.", hint="List calls with GET /api/calls.")
@@ -93,13 +103,15 @@ async def upload_call(
     response: Response,
     runtime: RuntimeDep,
     session: SessionDep,
+    principal: PrincipalDep,
     file: Annotated[UploadFile, File(description="The recording (wav, mp3, m4a, flac, ogg, webm, mp4 …)")],
     customer_external_id: Annotated[str | None, Form(max_length=255)] = None,
     deal_external_id: Annotated[str | None, Form(max_length=255)] = None,
     language: Annotated[str | None, Form(max_length=8, description="ja, en … or empty to detect")] = None,
     rep_channel: Annotated[str | None, Form(max_length=8, description="Stereo: left or right = rep")] = None,
     rep: Annotated[
-        str | None, Form(max_length=255, description="Who the rep is (user id or e-mail): matched by voice")
+        str | None,
+        Form(max_length=255, description="Who the rep is, for voice matching; default: the uploader's e-mail"),
     ] = None,
     speakers: Annotated[int | None, Form(description="Number of speakers, if known (mono recordings)")] = None,
 ) -> CallUploadPublic:
@@ -119,13 +131,21 @@ async def upload_call(
         deal_external_id=deal_external_id,
         language=language,
         rep_channel=rep_channel,
-        rep=rep,
+        rep=rep or principal.email,
         speakers=speakers,
+        owner_id=principal.user_id,
     )
     result = await run_in_threadpool(ingest, runtime, file.file, meta)
     assert result.call.id is not None
     call = _get_call(session, result.call.id)
     if not result.created:
+        if not policy.can_see_call(principal, call, users_repo.team_of(session, call.owner_id)):
+            # Same bytes as a call someone else uploaded: say so without handing out that call.
+            raise Conflict(
+                "This recording was already uploaded by another user.",
+                hint="Ask its owner or an admin to share it; the same file is stored once.",
+                code="duplicate_of_other_user",
+            )
         response.status_code = 200
     public = to_public(call, jobs_repo.for_call(session, result.call.id))
     return CallUploadPublic(**public.model_dump(), duplicate=not result.created)
@@ -134,27 +154,49 @@ async def upload_call(
 @router.get("", response_model=CallsPublic)
 def list_calls(
     session: SessionDep,
+    principal: PrincipalDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     status: Annotated[str | None, Query(pattern="^(queued|processing|done|failed)$")] = None,
 ) -> CallsPublic:
-    """List calls, newest first."""
-    rows, count = calls_repo.list_page(session, offset=offset, limit=limit, status=status)
+    """List the calls you may see (yours; a manager's team's; all for admins), newest first."""
+    rows, count = calls_repo.list_page(
+        session, offset=offset, limit=limit, status=status, visibility=policy.call_visibility(principal)
+    )
     return CallsPublic(data=[to_public(c, []) for c in rows], count=count, offset=offset, limit=limit)
 
 
 @router.get("/{call_id}", response_model=CallPublic, responses=ERRORS)
-def get_call(call_id: int, session: SessionDep) -> CallPublic:
+def get_call(call_id: int, call: VisibleCall, session: SessionDep) -> CallPublic:
     """A call's status, stage, progress and error, with its jobs."""
-    call = _get_call(session, call_id)
     return to_public(call, jobs_repo.for_call(session, call_id))
 
 
 @router.get("/{call_id}/transcript", response_model=TranscriptPublic, responses=ERRORS)
-def get_transcript(call_id: int, session: SessionDep) -> TranscriptPublic:
+def get_transcript(
+    call_id: int,
+    call: VisibleCall,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    actor: ActorDep,
+    view: Annotated[
+        str,
+        Query(
+            pattern="^(auto|redacted|original)$",
+            description="redacted: personal data replaced; original: unredacted (owner and admins, audited); "
+            "auto: original for those allowed, else redacted",
+        ),
+    ] = "auto",
+) -> TranscriptPublic:
     """The call's utterances with word timestamps (empty until transcription is done)."""
-    call = _get_call(session, call_id)
+    may_original = policy.can_read_original(principal, call)
+    if view == "original" and not may_original:
+        require_original(principal, call)
+    original = may_original and view != "redacted"
     rows = transcripts_repo.for_call(session, call_id)
+    if original and rows:
+        audit.record_now(runtime.engine, actor, audit.Action.original_read, object_type="call", object_id=call_id)
     speakers = {s.label: s for s in speakers_repo.for_call(session, call_id)}
 
     def role(u: Utterance) -> str | None:
@@ -169,6 +211,7 @@ def get_transcript(call_id: int, session: SessionDep) -> TranscriptPublic:
         status=call.status,
         language=call.language,
         duration_s=call.duration_s,
+        view="original" if original else "redacted",
         utterances=[
             UtterancePublic(
                 id=u.id or 0,
@@ -180,8 +223,8 @@ def get_transcript(call_id: int, session: SessionDep) -> TranscriptPublic:
                 speaker_name=speakers[u.speaker].name if u.speaker in speakers else None,
                 role=role(u),
                 language=u.language,
-                text=u.text,
-                words=[WordPublic(**w) for w in u.words],
+                text=policy.shown_text(u.text, u.text_redacted, original=original),
+                words=[WordPublic(**w) for w in u.words] if original else [],
             )
             for u in rows
         ],
@@ -189,9 +232,8 @@ def get_transcript(call_id: int, session: SessionDep) -> TranscriptPublic:
 
 
 @router.post("/{call_id}/retry", status_code=202, response_model=CallPublic, responses=ERRORS)
-def retry_call(call_id: int, runtime: RuntimeDep, session: SessionDep) -> CallPublic:
+def retry_call(call_id: int, call: VisibleCall, runtime: RuntimeDep, session: SessionDep) -> CallPublic:
     """Retry a failed call from the stage that failed."""
-    _get_call(session, call_id)
     retry_service.retry_call(runtime, call_id)
     session.rollback()  # end the read snapshot taken before the retry, so the re-read sees it
     return to_public(_get_call(session, call_id), jobs_repo.for_call(session, call_id))

@@ -50,6 +50,8 @@ class CallPublic(BaseModel):
     language_hint: str | None
     rep_channel: str | None = Field(description="left/right: the stereo channel of the sales rep")
     rep: str | None = Field(default=None, description="Who the rep is (user id or e-mail), as given at upload")
+    owner_id: int | None = Field(default=None, description="The uploading user; null for calls from before accounts")
+    purged: bool = Field(default=False, description="Audio and transcript removed by the retention policy")
     speakers_hint: int | None = Field(default=None, description="Number of speakers given at upload")
     customer_external_id: str | None
     deal_external_id: str | None
@@ -97,4 +99,5 @@ class TranscriptPublic(BaseModel):
     status: str
     language: str | None
     duration_s: float
+    view: str = Field(default="original", description="original, or redacted (personal data replaced; no words)")
     utterances: list[UtterancePublic]

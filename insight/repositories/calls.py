@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import ColumnElement, false, func, or_, update
 from sqlmodel import Session, col, select
 
-from models import Call
+from insight.auth.policy import CallVisibility
+from models import Call, User
 from models.base import utcnow
 
 
@@ -25,10 +26,33 @@ def add(session: Session, call: Call) -> Call:
     return call
 
 
-def list_page(session: Session, *, offset: int, limit: int, status: str | None = None) -> tuple[list[Call], int]:
-    """A page of calls, newest first, and the total count."""
+def visible(visibility: CallVisibility) -> ColumnElement[bool] | None:
+    """The WHERE clause for the calls a principal may see (None: all of them)."""
+    if visibility.everything:
+        return None
+    if visibility.owner_id is None:
+        return false()
+    clause = col(Call.owner_id) == visibility.owner_id
+    if visibility.team_id is not None:
+        team = select(User.id).where(User.team_id == visibility.team_id)
+        clause = or_(clause, col(Call.owner_id).in_(team))
+    return clause
+
+
+def list_page(
+    session: Session,
+    *,
+    offset: int,
+    limit: int,
+    status: str | None = None,
+    visibility: CallVisibility | None = None,
+) -> tuple[list[Call], int]:
+    """A page of calls, newest first, and the total count (only calls within ``visibility`` when given)."""
     query = select(Call)
     count = select(func.count()).select_from(Call)
+    where = visible(visibility) if visibility is not None else None
+    if where is not None:
+        query, count = query.where(where), count.where(where)
     if status is not None:
         query = query.where(Call.status == status)
         count = count.where(Call.status == status)

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import CursorResult, func, or_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from models import Job, JobState
+from models import Call, Job, JobState
 from models.base import utcnow
 
 
@@ -43,21 +44,41 @@ def _rowcount(result: object) -> int:
 
 
 def claim_next(
-    session: Session, *, queue: str, worker_id: str, lease_s: float, now: datetime | None = None
+    session: Session,
+    *,
+    queue: str,
+    worker_id: str,
+    lease_s: float,
+    now: datetime | None = None,
+    max_running_per_owner: int = 0,
 ) -> Job | None:
     """Claim the oldest due job on ``queue``; None when there is nothing to do.
 
-    The UPDATE only succeeds while the row is still ``queued``, so two workers never both win the same job.
+    The UPDATE only succeeds while the row is still ``queued``, so two workers never both win the same job. With
+    ``max_running_per_owner`` > 0, jobs of a call whose owner already has that many jobs running are passed over,
+    so one user's batch upload cannot occupy every worker (a soft cap: two workers claiming in the same instant
+    on PostgreSQL may exceed it by one).
     """
     now = now or utcnow()
+    candidates = (
+        select(Job.id)
+        .where(Job.queue == queue, Job.state == JobState.queued)
+        .where(or_(col(Job.not_before).is_(None), col(Job.not_before) <= now))
+    )
+    if max_running_per_owner > 0:
+        other_job, other_call = aliased(Job), aliased(Call)
+        running = (
+            select(func.count())
+            .select_from(other_job)
+            .join(other_call, col(other_call.id) == col(other_job.call_id))
+            .where(col(other_job.state) == JobState.running, col(other_call.owner_id) == col(Call.owner_id))
+            .scalar_subquery()
+        )
+        candidates = candidates.outerjoin(Call, col(Call.id) == col(Job.call_id)).where(
+            or_(col(Call.owner_id).is_(None), running < max_running_per_owner)
+        )
     for _ in range(5):
-        job_id = session.exec(
-            select(Job.id)
-            .where(Job.queue == queue, Job.state == JobState.queued)
-            .where(or_(col(Job.not_before).is_(None), col(Job.not_before) <= now))
-            .order_by(col(Job.id))
-            .limit(1)
-        ).first()
+        job_id = session.exec(candidates.order_by(col(Job.id)).limit(1)).first()
         if job_id is None:
             return None
         result = session.execute(

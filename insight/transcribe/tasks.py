@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlmodel import Session
 
-from insight import pipeline
+from insight import metrics, pipeline
 from insight.queue import Apply, Handler, JobContext
+from insight.repositories import calls as calls_repo
 from insight.runtime import Runtime
 from insight.transcribe.service import transcribe_call
 from insight.transcribe.speakers import diarize_call
@@ -18,6 +21,7 @@ def make_handler(runtime: Runtime) -> Handler:
     def handle(job: Job, ctx: JobContext) -> Apply:
         assert job.call_id is not None
         call_id = job.call_id
+        started = time.monotonic()
         write = transcribe_call(
             engine=runtime.engine,
             store=runtime.store,
@@ -26,6 +30,11 @@ def make_handler(runtime: Runtime) -> Handler:
             options=runtime.transcribe_options(),
             on_progress=ctx.report,
         )
+        elapsed = time.monotonic() - started
+        with Session(runtime.engine) as session:
+            call = calls_repo.get(session, call_id)
+        if call is not None and call.duration_s > 0 and elapsed > 0:
+            metrics.REAL_TIME_FACTOR.observe(call.duration_s / elapsed)
 
         def apply(session: Session) -> list[str]:
             write(session)

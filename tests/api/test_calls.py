@@ -15,13 +15,13 @@ from insight.ingest import check_filename
 from insight.runtime import Runtime
 from insight.worker import build_runner
 from models import Call, Job, Utterance
-from tests.fixtures import bad_audio
+from tests.fixtures import auth, bad_audio
 
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
     app = create_app(runtime.settings, runtime=runtime, embedded_worker=False)
-    with TestClient(app) as c:
+    with TestClient(app, headers=auth.admin(runtime).headers) as c:
         yield c
 
 
@@ -146,7 +146,7 @@ def test_file_over_the_size_cap(runtime: Runtime, tmp_path: Path, seconds: float
     small = Runtime(settings=settings, engine=runtime.engine, store=runtime.store, queues=runtime.queues)
     app = create_app(settings, runtime=small, embedded_worker=False)
     big = bad_audio.good_wav(tmp_path / "big.wav", seconds=seconds, channels=1)
-    with TestClient(app) as c:
+    with TestClient(app, headers=auth.admin(runtime).headers) as c:
         r = upload(c, big)
     assert r.status_code == 413
     assert "MiB" in r.json()["error"]["message"]

@@ -12,7 +12,7 @@ from api.main import create_app
 from insight.db import session_scope
 from insight.repositories import customers as customers_repo
 from insight.runtime import Runtime
-from tests.fixtures import bad_audio
+from tests.fixtures import auth, bad_audio
 from tests.insight.segments.data import MAPPING, write_small
 
 FORM = {"mapping": ",".join(f"{k}={v}" for k, v in MAPPING.items()), "source": "shop", "return_prefix": "C"}
@@ -21,7 +21,7 @@ FORM = {"mapping": ",".join(f"{k}={v}" for k, v in MAPPING.items()), "source": "
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
     app = create_app(runtime.settings, runtime=runtime, embedded_worker=False)
-    with TestClient(app) as c:
+    with TestClient(app, headers=auth.admin(runtime).headers) as c:
         yield c
 
 

@@ -21,6 +21,7 @@ from insight.transcribe.diarize import diarize
 from insight.worker import build_runner
 from models import CallMetrics, Speaker, Utterance, VoiceProfile
 from tests.conftest import AUDIO_EN, AUDIO_JA, shared
+from tests.fixtures import auth
 from tests.insight.transcribe.dialogues import EN_THREE, JA_THREE
 
 pytestmark = pytest.mark.model
@@ -240,7 +241,7 @@ def test_role_correction_recomputes_metrics_and_enrols_the_voice(
     customer = next(s.label for s in speakers if s.role == "customer")
     before = metrics.metrics["talk_ratio"]
     app = create_app(pipeline_runtime.settings, runtime=pipeline_runtime, embedded_worker=False)
-    with TestClient(app) as client:
+    with TestClient(app, headers=auth.admin(pipeline_runtime).headers) as client:
         # Swap the roles: the metrics follow (talk ratio becomes the other side's share).
         r = client.patch(
             f"/api/calls/{call_id}/speakers",

@@ -1,0 +1,202 @@
+"""Authentication and authorization for every router: one dependency per area, applied in ``api/main.py``.
+
+A request is authenticated by ``Authorization: Bearer <API token>`` or by the web session cookie (then unsafe
+methods need the ``X-CSRF-Token`` header). The area dependency checks the scopes (``insight.auth.policy``) and,
+for any route with a ``{call_id}`` path parameter, whether the principal may see that call: a call they may not
+see is answered 404, exactly like a call that does not exist, so ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from api.deps import RuntimeDep, SessionDep
+from insight import audit
+from insight.auth import policy
+from insight.auth import service as auth_service
+from insight.auth.policy import Area, Principal
+from insight.auth.ratelimit import RateLimiter
+from insight.db import session_scope
+from insight.errors import Forbidden, NotFound, RateLimited, Unauthorized
+from insight.logs import request_id
+from insight.repositories import calls as calls_repo
+from insight.repositories import users as users_repo
+from insight.runtime import Runtime
+from models import Call
+from models.base import utcnow
+
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def cookie_name(runtime: Runtime) -> str:
+    # The __Host- prefix makes browsers refuse the cookie unless it is Secure, host-only and Path=/.
+    return "__Host-insight_session" if runtime.settings.secure_cookies else "insight_session"
+
+
+def limiter(request: Request, runtime: Runtime) -> RateLimiter:
+    state = request.app.state
+    if getattr(state, "rate_limiter", None) is None:
+        state.rate_limiter = RateLimiter(runtime.settings.rate_limit_per_minute)
+    rl: RateLimiter = state.rate_limiter
+    return rl
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized(
+            "The Authorization header must be 'Bearer <token>'.", hint="Create a token with `insight tokens create`."
+        )
+    return value.strip()
+
+
+def resolve_principal(request: Request, runtime: Runtime) -> Principal | None:
+    """The principal of this request (cached on the request), or None when it carries no credentials."""
+    if hasattr(request.state, "principal"):
+        cached: Principal | None = request.state.principal
+        return cached
+    principal: Principal | None = None
+    token = _bearer(request)
+    if token is not None:
+        with Session(runtime.engine) as session:
+            principal, touch = auth_service.principal_from_token(session, token)
+        if touch and principal.token_id is not None:
+            with session_scope(runtime.engine) as session:
+                users_repo.touch_token(session, principal.token_id, utcnow())
+    else:
+        cookie = request.cookies.get(cookie_name(runtime))
+        if cookie:
+            with Session(runtime.engine) as session:
+                principal = auth_service.principal_from_session(session, cookie)
+            if request.method not in SAFE_METHODS and not auth_service.csrf_ok(
+                runtime.settings.secret_key.get_secret_value(), cookie, request.headers.get(CSRF_HEADER)
+            ):
+                raise Forbidden(
+                    "The request lacks a valid CSRF token.",
+                    hint="Reload the page and try again (the X-CSRF-Token header must match your session).",
+                    code="csrf_failed",
+                )
+    if principal is not None:
+        wait = limiter(request, runtime).hit(principal.rate_key)
+        if wait > 0:
+            raise RateLimited(
+                f"Too many requests for this {'token' if principal.token_id else 'session'}.",
+                hint=f"Slow down; retry in {wait:.1f} s.",
+                retry_after_s=wait,
+            )
+    request.state.principal = principal
+    return principal
+
+
+def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    principal = resolve_principal(request, runtime)
+    if principal is None:
+        raise Unauthorized(
+            "Sign in or send an API token.",
+            hint="Send 'Authorization: Bearer <token>' (create one with `insight tokens create`) or sign in at /login.",
+        )
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def _path_call_id(request: Request) -> int | None:
+    raw = request.path_params.get("call_id")
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None  # the route's own validation answers 422
+
+
+def check_call(request: Request, session: Session, principal: Principal, call_id: int) -> Call:
+    """The call, if ``principal`` may see it; NotFound otherwise (whether or not it exists)."""
+    cached: Call | None = getattr(request.state, "call", None)
+    if cached is not None and cached.id == call_id:
+        return cached
+    call = calls_repo.get(session, call_id)
+    if call is None or not policy.can_see_call(principal, call, users_repo.team_of(session, call.owner_id)):
+        raise NotFound(f"Call {call_id} does not exist.", hint="List calls with GET /api/calls.")
+    request.state.call = call
+    return call
+
+
+def authorize(area: Area) -> Callable[..., Principal]:
+    """The router-level dependency for ``area``: scopes for the method, and the call of a ``{call_id}`` route."""
+
+    def dependency(request: Request, principal: PrincipalDep, session: SessionDep) -> Principal:
+        required = area.required(request.method)
+        if not principal.has_any(required):
+            raise Forbidden(
+                f"This needs the scope {' or '.join(sorted(required))}.",
+                hint="Use a token with that scope, or ask an admin for a role that allows it.",
+                code="missing_scope",
+            )
+        call_id = _path_call_id(request)
+        if call_id is not None:
+            check_call(request, session, principal, call_id)
+        return principal
+
+    dependency.__name__ = f"authorize_{area.name}"
+    setattr(dependency, "area", area)  # noqa: B010 - read by the test that every route is guarded
+    return dependency
+
+
+def visible_call(call_id: int, request: Request, session: SessionDep, principal: PrincipalDep) -> Call:
+    return check_call(request, session, principal, call_id)
+
+
+VisibleCall = Annotated[Call, Depends(visible_call)]
+
+
+def require_original(principal: Principal, call: Call) -> None:
+    """Audio and unredacted text: the call's owner and admins only."""
+    if not policy.can_read_original(principal, call):
+        raise Forbidden(
+            "Only the call's owner and admins may access the original recording and unredacted transcript.",
+            hint="Read the redacted transcript instead.",
+            code="original_forbidden",
+        )
+
+
+def require_scope(scope: policy.Scope) -> Callable[..., Principal]:
+    """A route-level extra requirement on top of its area (e.g. admin for segment definitions)."""
+
+    def dependency(principal: PrincipalDep) -> Principal:
+        if scope not in principal.scopes:
+            raise Forbidden(f"This needs the scope {scope}.", hint="Ask an admin.", code="missing_scope")
+        return principal
+
+    dependency.__name__ = f"require_{scope.replace(':', '_')}"
+    return dependency
+
+
+def actor_of(request: Request, principal: Principal | None) -> audit.Actor:
+    return audit.Actor(
+        label=principal.email if principal else "anonymous",
+        user_id=principal.user_id if principal else None,
+        token_id=principal.token_id if principal else None,
+        request_id=request_id.get(),
+        ip=client_ip(request),
+    )
+
+
+def get_actor(request: Request, principal: PrincipalDep) -> audit.Actor:
+    return actor_of(request, principal)
+
+
+ActorDep = Annotated[audit.Actor, Depends(get_actor)]

@@ -1,0 +1,108 @@
+"""API contracts for accounts, tokens and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class LoginIn(BaseModel):
+    email: str = Field(max_length=255, examples=["sato@example.jp"])
+    password: str = Field(max_length=1024)
+
+
+class UserPublic(BaseModel):
+    id: int
+    email: str
+    name: str | None
+    role: str = Field(description="rep, manager or admin")
+    team: str | None
+    active: bool
+    created_at: datetime
+
+
+class MePublic(BaseModel):
+    user: UserPublic
+    scopes: list[str]
+    via: str = Field(description="session or token")
+    csrf_token: str | None = Field(default=None, description="Send as X-CSRF-Token on unsafe requests (sessions)")
+
+
+class UserCreate(BaseModel):
+    email: str = Field(max_length=255)
+    role: str = Field(default="rep", pattern="^(rep|manager|admin)$")
+    team: str | None = Field(default=None, max_length=128)
+    name: str | None = Field(default=None, max_length=255)
+    password: str | None = Field(default=None, max_length=1024)
+
+
+class UserUpdate(BaseModel):
+    role: str | None = Field(default=None, pattern="^(rep|manager|admin)$")
+    team: str | None = Field(default=None, max_length=128, description="A team name; empty string: no team")
+    name: str | None = Field(default=None, max_length=255)
+    active: bool | None = None
+    password: str | None = Field(default=None, max_length=1024)
+
+
+class TokenCreate(BaseModel):
+    name: str = Field(default="token", min_length=1, max_length=128)
+    scopes: list[str] | None = Field(
+        default=None, max_length=10, description="Default: every scope the user's role allows"
+    )
+    expires_days: float | None = Field(default=90, gt=0, le=3650, description="null: never expires")
+
+
+class TokenPublic(BaseModel):
+    id: int
+    user_id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="The token itself: shown only now, store it safely")
+
+
+class AuditEventPublic(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    actor_user_id: int | None
+    actor_token_id: int | None
+    action: str
+    object_type: str | None
+    object_id: str | None
+    outcome: str
+    request_id: str | None
+    ip: str | None
+    details: dict[str, Any]
+
+
+class AuditEventsPublic(BaseModel):
+    data: list[AuditEventPublic]
+    count: int
+    offset: int
+    limit: int
+
+
+class CallOwnerUpdate(BaseModel):
+    owner_id: int
+
+
+class RetentionReport(BaseModel):
+    calls_purged: int
+    audio_files_deleted: int
+    cutoff: datetime | None
+
+
+class ErasureReport(BaseModel):
+    customer_id: int
+    rows_deleted: dict[str, int]
+    audio_files_deleted: int

@@ -1,0 +1,102 @@
+"""Queries on teams, users, API tokens and web sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, col, select
+
+from models import ApiToken, Team, User, WebSession
+
+
+def get(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def get_by_email(session: Session, email: str) -> User | None:
+    return session.exec(select(User).where(func.lower(User.email) == email.strip().lower())).first()
+
+
+def add(session: Session, user: User) -> User:
+    session.add(user)
+    session.flush()
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.exec(select(User).order_by(col(User.id))).all())
+
+
+def count(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(User)).one())
+
+
+def get_team(session: Session, team_id: int) -> Team | None:
+    return session.get(Team, team_id)
+
+
+def get_team_by_name(session: Session, name: str) -> Team | None:
+    return session.exec(select(Team).where(Team.name == name)).first()
+
+
+def add_team(session: Session, name: str) -> Team:
+    team = Team(name=name)
+    session.add(team)
+    session.flush()
+    return team
+
+
+def list_teams(session: Session) -> list[Team]:
+    return list(session.exec(select(Team).order_by(col(Team.id))).all())
+
+
+def team_of(session: Session, user_id: int | None) -> int | None:
+    if user_id is None:
+        return None
+    return session.exec(select(User.team_id).where(User.id == user_id)).first()
+
+
+def add_token(session: Session, token: ApiToken) -> ApiToken:
+    session.add(token)
+    session.flush()
+    return token
+
+
+def token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
+    return session.exec(select(ApiToken).where(ApiToken.token_hash == token_hash)).first()
+
+
+def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
+    return list(session.exec(select(ApiToken).where(ApiToken.user_id == user_id).order_by(col(ApiToken.id))).all())
+
+
+def get_token(session: Session, token_id: int) -> ApiToken | None:
+    return session.get(ApiToken, token_id)
+
+
+def touch_token(session: Session, token_id: int, now: datetime) -> None:
+    session.execute(update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=now))
+
+
+def add_session(session: Session, web: WebSession) -> WebSession:
+    session.add(web)
+    session.flush()
+    return web
+
+
+def session_by_hash(session: Session, session_hash: str) -> WebSession | None:
+    return session.exec(select(WebSession).where(WebSession.session_hash == session_hash)).first()
+
+
+def delete_session(session: Session, session_hash: str) -> None:
+    session.execute(delete(WebSession).where(col(WebSession.session_hash) == session_hash))
+
+
+def delete_sessions_of(session: Session, user_id: int) -> None:
+    session.execute(delete(WebSession).where(col(WebSession.user_id) == user_id))
+
+
+def delete_expired_sessions(session: Session, now: datetime) -> int:
+    result = session.execute(delete(WebSession).where(col(WebSession.expires_at) < now))
+    return int(getattr(result, "rowcount", 0) or 0)
