@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlmodel import Session
 
 from insight.errors import InsightError
 from insight.settings import QUEUE_NAMES, Settings, get_settings
@@ -24,6 +25,12 @@ models_app = typer.Typer(help="Provision and check models.", no_args_is_help=Tru
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 import_app = typer.Typer(help="Import data files.", no_args_is_help=True)
 segments_app = typer.Typer(help="Customer segments (RFM, deciles).", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts and roles.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+data_app = typer.Typer(help="Retention and erasure of personal data.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
@@ -41,11 +48,20 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from insight.logs import configure
+
+    configure(settings.log_level, settings.log_format)
+
+
+def _auth_headers(token: str | None) -> dict[str, str]:
+    """The Authorization header from --token or INSIGHT_TOKEN."""
+    value = token or (_settings().token.get_secret_value() if _settings().token else None)
+    return {"Authorization": f"Bearer {value}"} if value else {}
+
+
+def _auth_hint(resp: Any) -> None:
+    if resp.status_code == 401:
+        err.print("Pass an API token with --token or INSIGHT_TOKEN (create one with `insight tokens create EMAIL`).")
 
 
 def _fail(exc: InsightError) -> typer.Exit:
@@ -65,17 +81,36 @@ def serve(
     import uvicorn
 
     from api.main import create_app
+    from insight.db import make_engine, migrate
+    from insight.repositories import users as users_repo
 
     settings = _settings(host=host, port=port, embedded_worker=worker)
     _logging(settings)
+    engine = make_engine(settings.resolved_database_url)
+    migrate(engine)
+    with Session(engine) as session:
+        no_users = users_repo.count(session) == 0
+    engine.dispose()
     console.print(f"insight on [bold]{settings.base_url}[/bold]  (API docs: {settings.base_url}/docs)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    if no_users:
+        err.print("[yellow]No users yet:[/yellow] create one with `insight users create you@example.com --role admin`")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        log_config=None,  # keep our JSON logging; the middleware logs each request
+        access_log=False,
+    )
 
 
 @app.command("worker")
 def worker_cmd(
     queues: Annotated[str, typer.Option(help="Comma-separated queues to consume.")] = ",".join(QUEUE_NAMES),
     threads: Annotated[int | None, typer.Option(help="Concurrent jobs per queue.")] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve this worker's Prometheus metrics on this port (127.0.0.1).")
+    ] = None,
 ) -> None:
     """Run queue consumers until interrupted."""
     from insight.runtime import Runtime
@@ -88,6 +123,12 @@ def worker_cmd(
         raise typer.Exit(2)
     settings = _settings(worker_threads=threads)
     _logging(settings)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        from insight.metrics import REGISTRY
+
+        start_http_server(metrics_port, addr="127.0.0.1", registry=REGISTRY)
     try:
         run_worker(Runtime.build(settings), names)
     except InsightError as exc:
@@ -131,6 +172,7 @@ def upload(
     wait: Annotated[bool, typer.Option(help="Wait until every call is processed.")] = False,
     show: Annotated[bool, typer.Option(help="With --wait: print the first call's transcript.")] = False,
     timeout: Annotated[float, typer.Option(help="With --wait: give up after this many seconds.")] = 3600.0,
+    token: Annotated[str | None, typer.Option(help="API token (default: INSIGHT_TOKEN).")] = None,
 ) -> None:
     """Upload recordings to a running server."""
     import httpx
@@ -138,7 +180,8 @@ def upload(
     base = (server or _settings().base_url).rstrip("/")
     ids: list[int] = []
     failed = 0
-    with httpx.Client(base_url=base, timeout=httpx.Timeout(600.0, connect=10.0)) as client:
+    headers = _auth_headers(token)
+    with httpx.Client(base_url=base, timeout=httpx.Timeout(600.0, connect=10.0), headers=headers) as client:
         with Progress(
             TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=console
         ) as progress:
@@ -175,6 +218,9 @@ def upload(
                     failed += 1
                     e = body.get("error", {})
                     progress.console.print(f"[red]✗ {path.name}: {e.get('message')}[/red] {e.get('hint', '')}")
+                    if resp.status_code == 401:
+                        _auth_hint(resp)
+                        raise typer.Exit(1)
                     continue
                 ids.append(body["id"])
                 note = " (already uploaded)" if body.get("duplicate") else ""
@@ -221,14 +267,16 @@ def _wait_for(client: Any, ids: list[int], timeout: float) -> int:
 def show(
     call_id: int,
     server: Annotated[str | None, typer.Option(help="Server URL.")] = None,
+    token: Annotated[str | None, typer.Option(help="API token (default: INSIGHT_TOKEN).")] = None,
 ) -> None:
     """Print a call's transcript from a running server."""
     import httpx
 
     base = (server or _settings().base_url).rstrip("/")
-    resp = httpx.get(f"{base}/api/calls/{call_id}/transcript", timeout=30)
+    resp = httpx.get(f"{base}/api/calls/{call_id}/transcript", timeout=30, headers=_auth_headers(token))
     if resp.status_code >= 400:
         err.print(f"[red]{resp.json()['error']['message']}[/red]")
+        _auth_hint(resp)
         raise typer.Exit(1)
     _print_transcript(resp.json())
 
@@ -532,6 +580,197 @@ def segments_compute(
         )
     console.print(dec)
     console.print(f"✓ {run.customers:,} customers in {run.duration_s or 0:.2f} s")
+
+
+CLI_ACTOR_LABEL = "cli"
+
+
+def _engine() -> Any:
+    from insight.db import make_engine, migrate
+
+    engine = make_engine(_settings().resolved_database_url)
+    migrate(engine)
+    return engine
+
+
+def _read_password(password_stdin: bool, prompt: bool) -> str | None:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if prompt:
+        value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return value
+    return None
+
+
+@users_app.command("create")
+def users_create(
+    email: str,
+    role: Annotated[str, typer.Option(help="rep, manager or admin.")] = "rep",
+    team: Annotated[str | None, typer.Option(help="Team name (created if new).")] = None,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,
+    no_password: Annotated[bool, typer.Option(help="No password: the user can only use API tokens.")] = False,
+    if_missing: Annotated[bool, typer.Option(help="Do nothing (exit 0) when the user exists.")] = False,
+) -> None:
+    """Create a user; asks for the password unless --password-stdin or --no-password."""
+    from insight import audit
+    from insight.auth import service as auth_service
+    from insight.db import session_scope
+    from insight.repositories import users as users_repo
+
+    engine = _engine()
+    if if_missing:
+        with Session(engine) as session:
+            if users_repo.get_by_email(session, email) is not None:
+                console.print(f"✓ {email} exists")
+                return
+    password = _read_password(password_stdin, prompt=not no_password)
+    try:
+        with session_scope(engine) as session:
+            user = auth_service.create_user(
+                session,
+                audit.Actor(label=CLI_ACTOR_LABEL),
+                email=email,
+                role=role,
+                team=team,
+                password=password,
+                name=name,
+            )
+            console.print(f"✓ user {user.id} {user.email} ({user.role}{', team ' + team if team else ''})")
+    except InsightError as exc:
+        raise _fail(exc) from exc
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users with role and team."""
+    from insight.repositories import users as users_repo
+
+    with Session(_engine()) as session:
+        teams = {t.id: t.name for t in users_repo.list_teams(session)}
+        table = Table(header_style="bold")
+        for column in ("id", "email", "role", "team", "active"):
+            table.add_column(column)
+        for u in users_repo.list_users(session):
+            table.add_row(str(u.id), u.email, u.role, teams.get(u.team_id, "") if u.team_id else "", str(u.active))
+    console.print(table)
+
+
+@users_app.command("set")
+def users_set(
+    email: str,
+    role: Annotated[str | None, typer.Option(help="New role (audited).")] = None,
+    team: Annotated[str | None, typer.Option(help="New team; empty string: none.")] = None,
+    active: Annotated[bool | None, typer.Option(help="Activate or deactivate.")] = None,
+    password_stdin: Annotated[bool, typer.Option(help="Read a new password from standard input.")] = False,
+) -> None:
+    """Change a user's role, team, status or password."""
+    from insight import audit
+    from insight.auth import service as auth_service
+    from insight.db import session_scope
+    from insight.errors import NotFound
+    from insight.repositories import users as users_repo
+
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            user = users_repo.get_by_email(session, email)
+            if user is None or user.id is None:
+                raise NotFound(f"No user {email}.", hint="List users with `insight users list`.")
+            auth_service.update_user(
+                session,
+                audit.Actor(label=CLI_ACTOR_LABEL),
+                user.id,
+                role=role,
+                team=team or None,
+                clear_team=team == "",
+                active=active,
+                password=_read_password(password_stdin, prompt=False),
+            )
+            console.print(f"✓ {user.email}: {user.role}")
+    except InsightError as exc:
+        raise _fail(exc) from exc
+
+
+@tokens_app.command("create")
+def tokens_create(
+    email: str,
+    name: Annotated[str, typer.Option(help="A label, e.g. 'laptop' or 'hubspot sync'.")] = "cli",
+    scopes: Annotated[
+        str | None, typer.Option(help="Comma-separated: calls:read,calls:write,insights:read,sync,metrics,admin.")
+    ] = None,
+    days: Annotated[float | None, typer.Option(help="Lifetime in days (default 90).")] = 90.0,
+    no_expiry: Annotated[bool, typer.Option(help="A token that never expires.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the token as JSON.")] = False,
+) -> None:
+    """Create an API token for a user and print it once (it is stored only as a hash)."""
+    from insight import audit
+    from insight.auth import service as auth_service
+    from insight.db import session_scope
+    from insight.errors import NotFound
+    from insight.repositories import users as users_repo
+
+    engine = _engine()
+    wanted = [s.strip() for s in scopes.split(",") if s.strip()] if scopes else None
+    try:
+        with session_scope(engine) as session:
+            user = users_repo.get_by_email(session, email)
+            if user is None:
+                raise NotFound(f"No user {email}.", hint="Create one with `insight users create`.")
+            token, plaintext = auth_service.create_token(
+                session,
+                audit.Actor(label=CLI_ACTOR_LABEL),
+                user,
+                name=name,
+                scopes=wanted,
+                expires_days=None if no_expiry else days,
+            )
+    except InsightError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        out = {"id": token.id, "token": plaintext, "scopes": token.scopes, "expires_at": str(token.expires_at)}
+        sys.stdout.write(json.dumps(out) + "\n")
+        return
+    console.print(f"✓ token {token.id} for {email}: {', '.join(token.scopes)}; expires {token.expires_at or 'never'}")
+    console.print("Shown only now; store it safely (e.g. export INSIGHT_TOKEN=...):")
+    sys.stdout.write(plaintext + "\n")
+
+
+@data_app.command("purge")
+def data_purge(
+    days: Annotated[
+        int | None, typer.Option(help="Older than this many days (default INSIGHT_RETENTION_DAYS).")
+    ] = None,
+) -> None:
+    """Apply the retention policy now: strip old calls to their anonymous figures."""
+    from insight import audit
+    from insight.retention import purge_expired
+    from insight.runtime import Runtime
+
+    settings = _settings()
+    runtime = Runtime.build(settings)
+    report = purge_expired(
+        runtime.engine,
+        runtime.store,
+        days=days if days is not None else settings.retention_days,
+        actor=audit.Actor(label=CLI_ACTOR_LABEL),
+    )
+    console.print(f"✓ {report.calls_purged} calls purged, {report.audio_files_deleted} audio files deleted")
+
+
+@data_app.command("erase-customer")
+def data_erase_customer(customer_id: int) -> None:
+    """Delete one customer and every piece of data about them (calls, transcripts, deals, purchases, ids)."""
+    from insight import audit
+    from insight.retention import erase_customer
+    from insight.runtime import Runtime
+
+    runtime = Runtime.build(_settings())
+    try:
+        report = erase_customer(runtime.engine, runtime.store, customer_id, actor=audit.Actor(label=CLI_ACTOR_LABEL))
+    except InsightError as exc:
+        raise _fail(exc) from exc
+    console.print(f"✓ customer {customer_id} erased: {report.rows_deleted}; {report.audio_files_deleted} audio files")
 
 
 if __name__ == "__main__":

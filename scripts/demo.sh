@@ -23,6 +23,19 @@ else
   healthy || { echo "insight did not start; see $INSIGHT_DATA_DIR/server.log" >&2; tail -n 30 "$INSIGHT_DATA_DIR/server.log" >&2; exit 1; }
 fi
 
+# A demo admin (password below) and an API token for the CLI uploads; both are created once and reused.
+DEMO_EMAIL="${INSIGHT_DEMO_EMAIL:-demo@example.com}"
+DEMO_PASSWORD="${INSIGHT_DEMO_PASSWORD:-insight-demo-password}"
+echo "== Demo account $DEMO_EMAIL (admin)"
+printf '%s\n' "$DEMO_PASSWORD" | "$BIN/insight" users create "$DEMO_EMAIL" --role admin --team demo --password-stdin --if-missing
+TOKEN_FILE="$INSIGHT_DATA_DIR/demo.token"
+if [ ! -s "$TOKEN_FILE" ]; then
+  ( umask 077; "$BIN/insight" tokens create "$DEMO_EMAIL" --name demo --scopes calls:read,calls:write --days 30 --json \
+      | "$BIN/python" -c "import json,sys; print(json.load(sys.stdin)['token'])" >"$TOKEN_FILE" )
+fi
+INSIGHT_TOKEN="$(cat "$TOKEN_FILE")"
+export INSIGHT_TOKEN
+
 echo "== Uploading the synthesised calls (stereo: rep on the left channel)"
 mapfile -t samples < <(ls "$INSIGHT_DATA_DIR"/samples/*.stereo.wav)
 "$BIN/insight" upload --server "$URL" --rep-channel left --wait --show "${samples[@]}"
@@ -36,7 +49,7 @@ fi
 
 cat <<MSG
 
-insight is running: open $URL/ for the calls and their transcripts
-  API docs: $URL/docs        one call: $URL/api/calls/1/transcript
+insight is running: open $URL/ and sign in as $DEMO_EMAIL / $DEMO_PASSWORD
+  API docs: $URL/docs        API token for the CLI: $TOKEN_FILE (export INSIGHT_TOKEN=\$(cat $TOKEN_FILE))
   stop it with: make stop
 MSG

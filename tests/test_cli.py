@@ -101,10 +101,35 @@ def free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """``insight serve`` (API + embedded worker, SQLite + embedded queue) as a real process."""
+    """``insight serve`` (API + embedded worker, SQLite + embedded queue) as a real process, with an admin account
+    and its API token made by ``insight users create`` and ``insight tokens create`` (exported as INSIGHT_TOKEN)."""
     port = free_port()
     env = cli_env(tmp_path / "data")
     env.update({"INSIGHT_PORT": str(port), "INSIGHT_LOG_LEVEL": "INFO"})
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "insight.cli",
+            "users",
+            "create",
+            "ops@example.com",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        input="a long enough password\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    issued = insight("tokens", "create", "ops@example.com", "--scopes", "calls:read,calls:write", "--json", env=env)
+    assert issued.returncode == 0, issued.stderr
+    token = json.loads(issued.stdout)["token"]
+    assert token.startswith("ins_")
+    env["INSIGHT_TOKEN"] = token
     log = tmp_path / "serve.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "insight.cli", "serve"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
@@ -138,32 +163,53 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
 @pytest.mark.slow
 def test_serve_then_upload_and_wait(server: tuple[str, dict[str, str]], tmp_path: Path) -> None:
     url, env = server
+    auth = {"Authorization": f"Bearer {env['INSIGHT_TOKEN']}"}
     jfk = shared(AUDIO_EN / "jfk.flac")
+    # Without a token the server refuses, and the CLI says how to get one.
+    anonymous = {k: v for k, v in env.items() if k != "INSIGHT_TOKEN"}
+    refused = insight("upload", str(jfk), "--server", url, env=anonymous)
+    assert refused.returncode == 1
+    assert "insight tokens create" in refused.stdout + refused.stderr
     done = insight("upload", str(jfk), "--server", url, "--wait", "--show", "--timeout", "240", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ask not what your country can do for you" in normalise(done.stdout), done.stdout
 
-    calls = httpx.get(f"{url}/api/calls").json()
+    calls = httpx.get(f"{url}/api/calls", headers=auth).json()
     assert calls["count"] == 1
     call = calls["data"][0]
     assert call["status"] == "done"
     assert call["progress"] == 100.0
-    transcript = httpx.get(f"{url}/api/calls/{call['id']}/transcript").json()
+    transcript = httpx.get(f"{url}/api/calls/{call['id']}/transcript", headers=auth).json()
     assert transcript["language"] == "en"
     words = [w for u in transcript["utterances"] for w in u["words"]]
     assert len(words) >= 20
     # The same file again is the same call, reported as a duplicate.
     again = insight("upload", str(jfk), "--server", url, env=env)
     assert again.returncode == 0, again.stderr
-    assert httpx.get(f"{url}/api/calls").json()["count"] == 1
-    # The web pages and the audio are served too.
-    page = httpx.get(f"{url}/calls/{call['id']}")
-    assert page.status_code == 200
-    assert "ask not what your country" in page.text.lower()
-    audio = httpx.get(f"{url}/api/calls/{call['id']}/audio")
-    assert audio.status_code == 200
-    assert audio.content == jfk.read_bytes()
+    assert httpx.get(f"{url}/api/calls", headers=auth).json()["count"] == 1
+    # The web pages and the audio are served too, after signing in with the password.
+    with httpx.Client(base_url=url) as browser:
+        assert (
+            browser.get(f"/calls/{call['id']}", headers={"Accept": "text/html"})
+            .headers["location"]
+            .startswith("/login")
+        )
+        signed_in = browser.post(
+            "/login", data={"email": "ops@example.com", "password": "a long enough password", "next": "/"}
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        page = browser.get(f"/calls/{call['id']}")
+        assert page.status_code == 200
+        assert "ask not what your country" in page.text.lower()
+        audio = browser.get(f"/api/calls/{call['id']}/audio")
+        assert audio.status_code == 200
+        assert audio.content == jfk.read_bytes()
     assert httpx.get(f"{url}/openapi.json").json()["paths"]["/api/calls"]
+    # Request ids come back, and the log lines are JSON with the request id.
+    r = httpx.get(f"{url}/healthz", headers={"X-Request-ID": "probe-123"})
+    assert r.headers["x-request-id"] == "probe-123"
+    lines = [json.loads(line) for line in (tmp_path / "serve.log").read_text().splitlines() if line.startswith("{")]
+    assert any(line.get("request_id") == "probe-123" and line.get("path") == "/healthz" for line in lines)
 
 
 def test_upload_to_a_server_that_is_not_there(tmp_path: Path) -> None:

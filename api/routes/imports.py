@@ -12,10 +12,12 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import ActorDep
 from api.deps import RuntimeDep
 from api.errors import error_body
 from api.schemas.calls import ErrorBody
 from api.schemas.customers import ImportReportPublic
+from insight import audit, metrics
 from insight.crm_sync.importer import ImportReport, import_transactions
 from insight.crm_sync.tabular import ImportOptions
 from insight.errors import InvalidImport
@@ -59,6 +61,7 @@ def _report_public(report: Any) -> dict[str, Any]:
 )
 async def import_transactions_file(
     runtime: RuntimeDep,
+    actor: ActorDep,
     file: Annotated[UploadFile, File(description="CSV, CSV.gz, whitespace-separated .txt or Parquet")],
     preset: Annotated[str | None, Form(description="online-retail, cdnow or cdnow-sample")] = None,
     mapping: Annotated[
@@ -100,8 +103,20 @@ async def import_transactions_file(
                 await run_in_threadpool(shutil.copyfileobj, file.file, out, 1024 * 1024)
             report = await run_in_threadpool(import_transactions, runtime.engine, path, options)
     except InvalidImport as exc:
+        metrics.record_sync_error("file_import", exc.code)
+        audit.record_now(
+            runtime.engine, actor, audit.Action.import_file, object_type="import", object_id=name, outcome="rejected"
+        )
         body: dict[str, Any] = error_body(exc.code, exc.message, exc.hint)
         if exc.report is not None:
             body["report"] = _report_public(exc.report)
         return JSONResponse(body, status_code=422)
+    audit.record_now(
+        runtime.engine,
+        actor,
+        audit.Action.import_file,
+        object_type="import",
+        object_id=name,
+        details={"source": report.source, "inserted": report.inserted, "rows_read": report.rows_read},
+    )
     return _report_public(report)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import require_scope
 from api.deps import RuntimeDep, SessionDep
 from api.schemas.calls import ErrorBody
 from api.schemas.customers import (
@@ -23,6 +24,7 @@ from api.schemas.customers import (
     SegmentPublic,
     SegmentsPublic,
 )
+from insight.auth.policy import Scope
 from insight.db import session_scope
 from insight.errors import NotFound
 from insight.repositories import segments as segments_repo
@@ -96,7 +98,12 @@ def definitions(session: SessionDep) -> list[DefinitionPublic]:
     return [DefinitionPublic.model_validate(d, from_attributes=True) for d in segments_repo.definitions(session)]
 
 
-@router.put("/definitions/{key}", response_model=DefinitionPublic, responses=ERRORS)
+@router.put(
+    "/definitions/{key}",
+    response_model=DefinitionPublic,
+    responses=ERRORS,
+    dependencies=[Depends(require_scope(Scope.admin))],  # definitions are configuration: admins only
+)
 def update_definition(key: str, body: DefinitionUpdate, runtime: RuntimeDep) -> DefinitionPublic:
     """Change a segment's labels, priority or score ranges; the next run uses them."""
     with session_scope(runtime.engine) as session:
