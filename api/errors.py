@@ -97,8 +97,12 @@ def register(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        hint = "Check the URL and method against /docs."
+        if exc.status_code == 400 and "multipart" in str(exc.detail).lower():
+            code = "invalid_multipart"
+            hint = "Send multipart/form-data with the recording in field 'file' and a file name under 255 bytes."
         return JSONResponse(
-            error_body(code, str(exc.detail), "Check the URL and method against /docs."),
+            error_body(code, str(exc.detail), hint),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )

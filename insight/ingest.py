@@ -62,6 +62,13 @@ def check_filename(name: str) -> str:
             hint="Send only the file's own name (e.g. call.wav), without directories or '..'.",
             code="invalid_filename",
         )
+    if any("\x80" <= ch <= "\x9f" for ch in name):
+        # Bytes that are not UTF-8 (e.g. a Shift_JIS name) reach us decoded as Latin-1, where they become C1 controls.
+        raise InvalidUpload(
+            "The file name is not UTF-8 text (for example, a Shift_JIS name).",
+            hint="Rename the file, or send the name encoded as UTF-8.",
+            code="invalid_filename",
+        )
     if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs"} for ch in name):
         raise InvalidUpload(
             "The file name contains control characters.",
