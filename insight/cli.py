@@ -55,7 +55,8 @@ def _logging(settings: Settings) -> None:
 
 def _auth_headers(token: str | None) -> dict[str, str]:
     """The Authorization header from --token or INSIGHT_TOKEN."""
-    value = token or (_settings().token.get_secret_value() if _settings().token else None)
+    configured = _settings().token
+    value = token or (configured.get_secret_value() if configured is not None else None)
     return {"Authorization": f"Bearer {value}"} if value else {}
 
 
