@@ -24,9 +24,11 @@ class Stage:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage(name="transcribe.call", queue="transcribe", weight=0.85),
+    Stage(name="transcribe.call", queue="transcribe", weight=0.8),
     # Speakers, roles and metrics: CPU work on the analysis queue, so GPU hosts consume only transcription.
-    Stage(name="diarize.call", queue="analyze", weight=0.15),
+    Stage(name="diarize.call", queue="analyze", weight=0.12),
+    # PII redaction of the utterances, then the minutes (needs the speakers' roles).
+    Stage(name="analyze.call", queue="analyze", weight=0.08),
 )
 
 

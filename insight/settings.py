@@ -67,6 +67,20 @@ class Settings(BaseSettings):
         default_factory=list, description='Competitors to recognise, as JSON; "Name|alias|alias" adds aliases.'
     )
     products: list[str] = Field(default_factory=list, description="Products to recognise, same format as competitors.")
+    timezone: str | None = Field(
+        default=None,
+        description="IANA time zone of the calls (Asia/Tokyo): their local date resolves 来週, next Friday ... "
+        "Default: the server's local time zone.",
+    )
+    embedding_model: str = Field(default="use-multilingual-v3", description="Sentence embeddings (bundled USE).")
+    llm_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible endpoint (http://localhost:11434/v1 for Ollama) to write minutes with; "
+        "unset = offline minutes only. Any failure falls back to the offline writer.",
+    )
+    llm_model: str = Field(default="llama3.1", description="Model name sent to the LLM endpoint.")
+    llm_api_key: SecretStr | None = Field(default=None, description="Bearer key for the LLM endpoint, if it needs one.")
+    llm_timeout_s: float = Field(default=120.0, gt=0, description="Time limit of one LLM request.")
 
     embedded_worker: bool = Field(default=True, description="`insight serve` also runs a worker in-process.")
     worker_threads: int = Field(default=1, ge=1, description="Concurrent jobs per queue in one worker process.")
@@ -92,6 +106,18 @@ class Settings(BaseSettings):
     retention_interval_s: float = Field(default=3600.0, gt=0, description="How often the retention job runs.")
     metrics_public: bool = Field(default=False, description="Serve /metrics without a token (metrics scope).")
     token: SecretStr | None = Field(default=None, description="API token used by the CLI's client commands.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"INSIGHT_TIMEZONE: unknown time zone {value!r} (use e.g. Asia/Tokyo)") from exc
+        return value
 
     @field_validator("data_dir", "model_dir")
     @classmethod

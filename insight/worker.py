@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from insight import pipeline, retention_tasks
 from insight.errors import InsightError
+from insight.nlp import tasks as nlp_tasks
 from insight.queue import EmbeddedConsumer, Handler, JobRunner, start_consumers, stop_consumers
 from insight.repositories import calls as calls_repo
 from insight.runtime import Runtime
@@ -42,6 +43,7 @@ def build_runner(runtime: Runtime) -> JobRunner:
     handlers: dict[str, Handler] = {
         transcribe_tasks.NAME: transcribe_tasks.make_handler(runtime),
         transcribe_tasks.DIARIZE: transcribe_tasks.make_diarize_handler(runtime),
+        nlp_tasks.NAME: nlp_tasks.make_handler(runtime),
         segments_tasks.NAME: segments_tasks.make_handler(runtime),
         retention_tasks.NAME: retention_tasks.make_handler(runtime),
     }

@@ -107,7 +107,7 @@ def test_sigkill_mid_transcription_recovers_without_duplicates(
 
     second = start_worker(env, log)
     try:
-        wait_for(call_done, 180, "the restarted worker to finish both stages", second)
+        wait_for(call_done, 180, "the restarted worker to finish every stage", second)
     finally:
         second.send_signal(signal.SIGTERM)
         try:
@@ -120,12 +120,13 @@ def test_sigkill_mid_transcription_recovers_without_duplicates(
         jobs = s.exec(select(Job).where(Job.call_id == call_id)).all()
         utterances = s.exec(select(Utterance).order_by(Utterance.idx)).all()  # type: ignore[arg-type]
     assert len(calls) == 1, log.read_text()[-3000:]
-    assert sorted(j.name for j in jobs) == ["diarize.call", "transcribe.call"], log.read_text()[-3000:]
+    assert sorted(j.name for j in jobs) == ["analyze.call", "diarize.call", "transcribe.call"], log.read_text()[-3000:]
     assert calls[0].status == "done"
     assert calls[0].progress == 1.0
     attempts = {j.name: j.attempt for j in jobs}
     assert attempts["transcribe.call"] == 2, "the job ran exactly twice: the killed attempt and the recovery"
     assert attempts["diarize.call"] == 1
+    assert attempts["analyze.call"] == 1
     assert [u.idx for u in utterances] == list(range(len(utterances)))
     assert len({(u.start, u.channel) for u in utterances}) == len(utterances)
     text = " ".join(u.text for u in utterances).lower()

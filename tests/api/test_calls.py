@@ -233,9 +233,12 @@ def test_failed_job_is_visible_and_can_be_retried(client: TestClient, runtime: R
     assert runner.run_next("transcribe")
     assert client.get(f"/api/calls/{call_id}").json()["stage"] == "diarize.call"
     assert runner.run_next("analyze")
+    assert client.get(f"/api/calls/{call_id}").json()["stage"] == "analyze.call"
+    assert runner.run_next("analyze")
     done = client.get(f"/api/calls/{call_id}").json()
     assert done["status"] == "done"
     assert done["progress"] == 100.0
     assert done["jobs"][0]["attempt"] == 2
     assert done["jobs"][0]["state"] == "done"
-    assert counts(runtime)[:2] == (1, 2)  # one call; its transcription job (retried) and its speaker job
+    # One call; its transcription job (retried), its speaker job and its analysis job.
+    assert counts(runtime)[:2] == (1, 3)

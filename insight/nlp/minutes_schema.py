@@ -1,0 +1,150 @@
+"""The minutes document: one JSON schema for the offline writer and the optional LLM writer.
+
+Every item cites its evidence: the ids of the utterances it comes from (``utterance_ids``), the time of the first
+one (``start``, seconds into the call) and a ``confidence`` in [0, 1]. The document is stored as JSON
+(``models.Minutes.content``) and rendered as Markdown by :mod:`insight.nlp.render`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+RoleName = Literal["rep", "customer", "other", "unknown"]
+MinutesStatus = Literal["ok", "empty", "too_short", "unsupported_language"]
+
+
+class _Strict(BaseModel):
+    # An LLM's extra keys are an error, not silently kept: the stored document has exactly this shape.
+    model_config = ConfigDict(extra="forbid")
+
+
+class MinutesItem(_Strict):
+    """One statement of the minutes and where it was said."""
+
+    text: str = Field(min_length=1, max_length=2000)
+    utterance_ids: list[int] = Field(min_length=1, description="Evidence: the utterances this item comes from.")
+    start: float = Field(ge=0, description="Seconds into the call of the first evidence utterance.")
+    speaker: str | None = Field(default=None, description="Speaker label (S1, S2 ...) of the first evidence.")
+    role: RoleName = "unknown"
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class Owner(_Strict):
+    """Who does a next action: the rep's side, the customer's side, or a named person."""
+
+    role: RoleName
+    name: str | None = None
+    speaker: str | None = None
+
+
+class NextAction(MinutesItem):
+    owner: Owner
+    due: date | None = Field(default=None, description="Absolute due date (relative dates resolved).")
+    due_text: str | None = Field(default=None, description="The date as it was said (来週の金曜日, next Friday).")
+
+
+class MoneyItem(MinutesItem):
+    """A money amount and what it refers to (the customer's budget, a price quoted, a competitor's price)."""
+
+    expression: str = Field(description="The amount as said: 月額30万円, $45 per seat.")
+    amount: float | None = None
+    currency: str | None = Field(default=None, description="ISO 4217: JPY, USD, EUR, GBP.")
+    period: Literal["month", "year", "once"] | None = None
+    per: str | None = Field(default=None, description="Unit the price is per: seat, user, ...")
+    refers_to: Literal["budget", "price", "competitor_price", "other"] = "other"
+
+
+class TimelineItem(MinutesItem):
+    expression: str
+    date_from: date
+    date_to: date
+
+
+class DecisionMaker(MinutesItem):
+    title: str | None = None
+    name: str | None = None
+
+
+class Mention(MinutesItem):
+    """A competitor or product: ``text`` is the first sentence naming it; ``mentions`` counts sentences naming it."""
+
+    name: str
+    mentions: int = Field(ge=1)
+
+
+class Participant(_Strict):
+    speaker: str
+    role: RoleName
+    name: str | None = None
+    organization: str | None = None
+    utterance_ids: list[int] = Field(default_factory=list, description="Where the name/organization was said.")
+
+
+class UtteranceSentiment(_Strict):
+    utterance_id: int
+    start: float
+    score: float = Field(ge=-1.0, le=1.0)
+    cues: list[str] = Field(default_factory=list)
+
+
+class Sentiment(_Strict):
+    """The customer's sentiment: each customer utterance with cues, and the call overall."""
+
+    overall: float = Field(ge=-1.0, le=1.0)
+    label: Literal["positive", "neutral", "negative"]
+    positive_utterances: int = 0
+    negative_utterances: int = 0
+    neutral_utterances: int = 0
+    utterances: list[UtteranceSentiment] = Field(default_factory=list)
+
+
+class MinutesDoc(_Strict):
+    """The minutes of one call."""
+
+    schema_version: int = SCHEMA_VERSION
+    language: str = Field(description="ja or en; another code only with status unsupported_language.")
+    reference_date: date = Field(description="The call's date: relative dates were resolved against it.")
+    status: MinutesStatus = "ok"
+    notice: str | None = Field(default=None, description="Why the minutes are empty or short, in the call's language.")
+    participants: list[Participant] = Field(default_factory=list)
+    summary: list[MinutesItem] = Field(default_factory=list)
+    needs: list[MinutesItem] = Field(default_factory=list, description="Customer needs and pain points.")
+    objections: list[MinutesItem] = Field(default_factory=list, description="Objections and concerns.")
+    questions: list[MinutesItem] = Field(default_factory=list, description="Questions the customer asked.")
+    decisions: list[MinutesItem] = Field(default_factory=list)
+    next_actions: list[NextAction] = Field(default_factory=list)
+    budget: list[MoneyItem] = Field(default_factory=list)
+    timeline: list[TimelineItem] = Field(default_factory=list)
+    decision_makers: list[DecisionMaker] = Field(default_factory=list)
+    competitors: list[Mention] = Field(default_factory=list)
+    products: list[Mention] = Field(default_factory=list)
+    sentiment: Sentiment | None = None
+
+    def evidence_ids(self) -> set[int]:
+        """Every utterance id cited anywhere in the document."""
+        ids: set[int] = set()
+        for name in ITEM_LISTS:
+            for item in getattr(self, name):
+                ids.update(item.utterance_ids)
+        return ids
+
+
+# The item lists in display order (the Markdown rendering and the dashboard follow it).
+ITEM_LISTS: tuple[str, ...] = (
+    "summary",
+    "needs",
+    "objections",
+    "questions",
+    "decisions",
+    "next_actions",
+    "budget",
+    "timeline",
+    "decision_makers",
+    "competitors",
+    "products",
+)

@@ -1,0 +1,229 @@
+"""The analyze stage of a call: PII redaction of its utterances, then its minutes (original and redacted).
+
+Redaction runs first and is stored beside the original text (``Utterance.text_redacted`` and the replaced spans in
+``Utterance.pii``); readers get the redacted text unless the access policy lets them see the original. With
+redaction switched off (``INSIGHT_PII_REDACTION=false``) the "redacted" text is the original, by the deployment's
+choice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from insight.errors import NotFound
+from insight.nlp.embeddings import Embedder, LazyEmbedder
+from insight.nlp.llm import LlmConfig, LlmMinutesWriter, WrittenMinutes, write_minutes
+from insight.nlp.minutes import MinutesOptions, MinutesUtterance, OfflineMinutesWriter
+from insight.nlp.minutes_redaction import redact_document
+from insight.nlp.minutes_schema import MinutesDoc
+from insight.nlp.pii import PiiRedactor
+from insight.nlp.pipelines import UnsupportedLanguage, normalize_lang
+from insight.nlp.types import EntityCatalog, Lang
+from insight.repositories import calls as calls_repo
+from insight.repositories import minutes as minutes_repo
+from insight.repositories import speakers as speakers_repo
+from insight.repositories import transcripts as transcripts_repo
+from insight.settings import Settings
+from models import Call, Minutes, Utterance
+
+log = logging.getLogger(__name__)
+
+# spaCy/GiNZA pipelines are shared per process and not documented as thread-safe: one analysis at a time.
+_ANALYZE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class AnalyzeConfig:
+    """What the analyze stage needs from the settings."""
+
+    redaction: bool = True
+    allow_list: tuple[str, ...] = ()
+    catalog: EntityCatalog = EntityCatalog()
+    timezone: str | None = None
+    embedding_model: str = "use-multilingual-v3"
+    llm: LlmConfig | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AnalyzeConfig:
+        llm = None
+        if settings.llm_url:
+            key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+            llm = LlmConfig(
+                url=settings.llm_url, model=settings.llm_model, api_key=key, timeout_s=settings.llm_timeout_s
+            )
+        return cls(
+            redaction=settings.pii_redaction,
+            allow_list=tuple(settings.pii_allow_list),
+            catalog=EntityCatalog.from_lists(settings.competitors, settings.products),
+            timezone=settings.timezone,
+            embedding_model=settings.embedding_model,
+            llm=llm,
+        )
+
+
+def call_date(call: Call, timezone: str | None) -> date:
+    """The call's local date: when it was recorded (else uploaded), in the configured time zone."""
+    moment = call.recorded_at or call.created_at
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(timezone) if timezone else None).date()
+
+
+def to_minutes_utterances(
+    rows: Sequence[Utterance], roles: dict[str, str], names: dict[str, str | None]
+) -> list[MinutesUtterance]:
+    """The writer's view of stored utterances: role and name of the speaker, ASR confidence, word times."""
+    out: list[MinutesUtterance] = []
+    for row in rows:
+        assert row.id is not None
+        probabilities = [float(w["probability"]) for w in row.words if w.get("probability") is not None]
+        out.append(
+            MinutesUtterance(
+                id=row.id,
+                start=row.start,
+                end=row.end,
+                speaker=row.speaker,
+                text=row.text,
+                role=roles.get(row.speaker, "unknown"),  # type: ignore[arg-type]
+                speaker_name=names.get(row.speaker),
+                asr_confidence=sum(probabilities) / len(probabilities) if probabilities else 1.0,
+                char_times=_char_times(row),
+            )
+        )
+    return out
+
+
+def _char_times(row: Utterance) -> tuple[tuple[int, float], ...]:
+    """Offsets of each word in the utterance text (the words joined, leading space stripped) and their times."""
+    joined = "".join(str(w.get("text", "")) for w in row.words)
+    if not row.words or joined.strip() != row.text:
+        return ()
+    shift = len(joined) - len(joined.lstrip())
+    out: list[tuple[int, float]] = []
+    offset = 0
+    for w in row.words:
+        out.append((max(0, offset - shift), float(w["start"])))
+        offset += len(str(w.get("text", "")))
+    return tuple(out)
+
+
+def _language(call: Call, rows: Sequence[Utterance]) -> Lang | None:
+    code = call.language or call.language_hint or next((r.language for r in rows if r.language), None)
+    if not code:
+        return None
+    try:
+        return normalize_lang(code)
+    except UnsupportedLanguage:
+        return None
+
+
+def analyze_call(
+    *,
+    engine: Engine,
+    call_id: int,
+    config: AnalyzeConfig,
+    embedder: Embedder | None = None,
+    options: MinutesOptions | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> Callable[[Session], None]:
+    """Redact and write the minutes of a call; returns the writer for the caller's transaction.
+
+    Raises:
+        NotFound: the call is gone.
+    """
+    with Session(engine) as session:
+        call = calls_repo.get(session, call_id)
+        if call is None:
+            raise NotFound(f"call {call_id} does not exist", hint="It may have been deleted.")
+        rows = transcripts_repo.for_call(session, call_id)
+        for row in rows:
+            session.expunge(row)
+        speakers = speakers_repo.for_call(session, call_id)
+        roles = {s.label: s.role for s in speakers}
+        names = {s.label: s.name for s in speakers}
+        lang = _language(call, rows)
+        reference = call_date(call, config.timezone)
+    # Redaction needs a language pipeline; an unsupported language gets the English patterns and NER, which still
+    # catch numbers, e-mail addresses and most Latin-script names.
+    redact_lang: Lang = lang or "en"
+    redactor = (
+        PiiRedactor(redact_lang, allow_list=config.allow_list, catalog=config.catalog) if config.redaction else None
+    )
+    with _ANALYZE_LOCK:
+        redactions = redactor.redact_many([r.text for r in rows]) if redactor is not None and rows else []
+        if on_progress is not None:
+            on_progress(0.3)
+        written: WrittenMinutes
+        if lang is None:
+            code = call.language or call.language_hint or "unknown"
+            notice = f"Minutes are written for Japanese and English calls; this call's language is {code!r}."
+            doc = MinutesDoc(language=code, reference_date=reference, status="unsupported_language", notice=notice)
+            written = WrittenMinutes(doc=doc, backend="offline")
+        else:
+            offline = OfflineMinutesWriter(embedder or LazyEmbedder(config.embedding_model), options=options)
+            llm = LlmMinutesWriter(config.llm) if config.llm is not None else None
+            written = write_minutes(
+                to_minutes_utterances(rows, roles, names),
+                offline=offline,
+                llm=llm,
+                lang=lang,
+                reference_date=reference,
+                catalog=config.catalog or None,
+            )
+        known = [(span.original, span.placeholder) for redaction in redactions for span in redaction.spans]
+        content = written.doc.model_dump(mode="json")
+        redacted_doc = redact_document(content, known, redactor) if redactor is not None else content
+    if on_progress is not None:
+        on_progress(0.9)
+    stored: dict[int, tuple[str, list[dict[str, Any]]]] = {}
+    for i, row in enumerate(rows):
+        assert row.id is not None
+        if redactor is None:
+            stored[row.id] = (row.text, [])
+        else:
+            redaction = redactions[i]
+            spans = [
+                {
+                    "kind": str(s.kind),
+                    "start": s.start,
+                    "end": s.end,
+                    "original": s.original,
+                    "placeholder": s.placeholder,
+                }
+                for s in redaction.spans
+            ]
+            stored[row.id] = (redaction.text, spans)
+    log.info(
+        "call %d: minutes by %s (%s), %d PII spans",
+        call_id,
+        written.backend,
+        written.doc.status,
+        sum(len(v[1]) for v in stored.values()),
+    )
+
+    def apply(session: Session) -> None:
+        minutes_repo.set_redactions(session, call_id, stored)
+        minutes_repo.save(
+            session,
+            Minutes(
+                call_id=call_id,
+                language=written.doc.language,
+                backend=written.backend,
+                model=written.model,
+                schema_version=written.doc.schema_version,
+                content=content,
+                content_redacted=redacted_doc,
+                generated_at=datetime.now(UTC),
+            ),
+        )
+
+    return apply
