@@ -13,7 +13,7 @@ from api import errors
 from api.auth import authorize
 from api.dashboard import routes as dashboard
 from api.middleware import RequestContext
-from api.routes import account, admin, calls, customers, health, imports, metrics, segments, speakers
+from api.routes import account, admin, calls, customers, health, imports, metrics, minutes, segments, speakers
 from insight.auth import policy
 from insight.runtime import Runtime
 from insight.settings import Settings
@@ -64,6 +64,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, embedded_w
     app.include_router(account.router, dependencies=guarded(policy.ACCOUNT))
     app.include_router(calls.router, dependencies=guarded(policy.CALLS))
     app.include_router(speakers.router, dependencies=guarded(policy.CALLS))
+    app.include_router(minutes.router, dependencies=guarded(policy.CALLS))
     app.include_router(customers.router, dependencies=guarded(policy.CUSTOMERS))
     app.include_router(segments.router, dependencies=guarded(policy.INSIGHTS))
     app.include_router(imports.router, dependencies=guarded(policy.IMPORTS))

@@ -22,6 +22,7 @@ from api.auth import (
     require_original,
 )
 from api.dashboard.i18n import STRINGS, pick_language
+from api.dashboard.minutes import minutes_view
 from api.deps import RuntimeDep, SessionDep
 from insight import audit
 from insight.auth import policy
@@ -91,6 +92,7 @@ def call_page(
             "texts": {u.id: policy.shown_text(u.text, u.text_redacted, original=original) for u in utterances},
             "speakers": {sp.label: sp for sp in speakers_repo.for_call(session, call_id)},
             "metrics": metrics.metrics if (metrics := speakers_repo.get_metrics(session, call_id)) else None,
+            "minutes": minutes_view(session, call_id, original=original, lang=pick_language(request)),
         },
     )
 

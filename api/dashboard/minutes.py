@@ -1,0 +1,55 @@
+"""The minutes card of the call page: sections of items, each with a link to its evidence utterance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from insight.nlp.minutes_schema import MinutesDoc, MinutesItem
+from insight.nlp.render import SECTIONS, item_details, labels_for
+from insight.repositories import minutes as minutes_repo
+
+
+@dataclass(frozen=True)
+class ItemView:
+    text: str
+    details: str
+    start: float
+    utterance_id: int
+    confidence: float
+
+
+@dataclass(frozen=True)
+class MinutesView:
+    notice: str | None
+    backend: str
+    sections: list[tuple[str, list[ItemView]]]
+    sentiment: str | None
+
+
+def minutes_view(session: Session, call_id: int, *, original: bool, lang: str) -> MinutesView | None:
+    """The call's minutes for the page (the original only when the page shows the original transcript)."""
+    row = minutes_repo.get(session, call_id)
+    if row is None:
+        return None
+    content = row.content if original else row.content_redacted
+    if content is None:
+        return None
+    doc = MinutesDoc.model_validate(content)
+    t = labels_for(lang)
+    sections: list[tuple[str, list[ItemView]]] = []
+    for name in SECTIONS:
+        items: list[MinutesItem] = getattr(doc, name)
+        if items:
+            sections.append(
+                (
+                    t[name],
+                    [ItemView(i.text, item_details(i, t), i.start, i.utterance_ids[0], i.confidence) for i in items],
+                )
+            )
+    sentiment = None
+    if doc.sentiment is not None:
+        s = doc.sentiment
+        sentiment = f"{t['sentiment']}: {t[s.label]} ({s.overall:+.2f})"
+    return MinutesView(notice=doc.notice, backend=row.backend, sections=sections, sentiment=sentiment)

@@ -1,0 +1,192 @@
+"""Markdown rendering of a minutes document, in the call's language.
+
+Every item ends with its evidence: the time of the utterance it comes from, linked to that utterance when the
+caller gives a link pattern (the web page uses ``#u{id}``, the rows of its transcript).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from insight.nlp.minutes_schema import (
+    DecisionMaker,
+    Mention,
+    MinutesDoc,
+    MinutesItem,
+    MoneyItem,
+    NextAction,
+    TimelineItem,
+)
+
+LABELS: dict[str, dict[str, str]] = {
+    "ja": {
+        "title": "議事録",
+        "date": "商談日",
+        "participants": "参加者",
+        "summary": "要約",
+        "needs": "顧客の課題・ニーズ",
+        "objections": "懸念・反論",
+        "questions": "顧客からの質問",
+        "decisions": "決定事項",
+        "next_actions": "ネクストアクション",
+        "budget": "予算・金額",
+        "timeline": "スケジュール",
+        "decision_makers": "意思決定者",
+        "competitors": "競合",
+        "products": "製品",
+        "sentiment": "顧客の反応",
+        "owner": "担当",
+        "due": "期限",
+        "no_due": "期限未定",
+        "role_rep": "営業",
+        "role_customer": "顧客",
+        "role_other": "その他",
+        "role_unknown": "不明",
+        "positive": "好意的",
+        "neutral": "中立",
+        "negative": "否定的",
+        "refers_budget": "予算",
+        "refers_price": "提示価格",
+        "refers_competitor_price": "競合の価格",
+        "refers_other": "金額",
+        "month": "月額",
+        "year": "年額",
+        "once": "一括",
+        "mentions": "回",
+        "none": "なし",
+    },
+    "en": {
+        "title": "Minutes",
+        "date": "Call date",
+        "participants": "Participants",
+        "summary": "Summary",
+        "needs": "Needs and pain points",
+        "objections": "Objections and concerns",
+        "questions": "Questions the customer asked",
+        "decisions": "Decisions",
+        "next_actions": "Next actions",
+        "budget": "Budget and prices",
+        "timeline": "Timeline",
+        "decision_makers": "Decision makers",
+        "competitors": "Competitors",
+        "products": "Products",
+        "sentiment": "Customer sentiment",
+        "owner": "owner",
+        "due": "due",
+        "no_due": "no due date",
+        "role_rep": "rep",
+        "role_customer": "customer",
+        "role_other": "other",
+        "role_unknown": "unknown",
+        "positive": "positive",
+        "neutral": "neutral",
+        "negative": "negative",
+        "refers_budget": "budget",
+        "refers_price": "price quoted",
+        "refers_competitor_price": "competitor's price",
+        "refers_other": "amount",
+        "month": "per month",
+        "year": "per year",
+        "once": "one-off",
+        "mentions": "mentions",
+        "none": "none",
+    },
+}
+
+SECTIONS: tuple[str, ...] = (
+    "summary",
+    "needs",
+    "objections",
+    "questions",
+    "decisions",
+    "next_actions",
+    "budget",
+    "timeline",
+    "decision_makers",
+    "competitors",
+    "products",
+)
+
+
+def labels_for(language: str) -> dict[str, str]:
+    return LABELS["ja"] if language == "ja" else LABELS["en"]
+
+
+def clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:d}:{s % 60:02d}"
+
+
+def item_details(item: MinutesItem, t: dict[str, str]) -> str:
+    """The structured part of an item (owner and due date, amount, dates, title, mentions) as one short line."""
+    if isinstance(item, NextAction):
+        owner = t[f"role_{item.owner.role}"] + (f" ({item.owner.name})" if item.owner.name else "")
+        due = f"{item.due.isoformat()}" + (f" ({item.due_text})" if item.due_text else "") if item.due else t["no_due"]
+        return f"{t['owner']}: {owner} · {t['due']}: {due}"
+    if isinstance(item, MoneyItem):
+        parts = [t[f"refers_{item.refers_to}"], item.expression]
+        if item.amount is not None:
+            parts.append(f"= {item.amount:,.0f} {item.currency or ''}".rstrip())
+        if item.period:
+            parts.append(t[item.period])
+        if item.per:
+            parts.append(f"/ {item.per}")
+        return " ".join(parts)
+    if isinstance(item, TimelineItem):
+        span = item.date_from.isoformat()
+        if item.date_to != item.date_from:
+            span += f" – {item.date_to.isoformat()}"
+        return f"{item.expression}: {span}"
+    if isinstance(item, DecisionMaker):
+        return " ".join(x for x in (item.title, item.name) if x)
+    if isinstance(item, Mention):
+        return f"{item.name} ({item.mentions} {t['mentions']})"
+    return ""
+
+
+def render_markdown(
+    doc: MinutesDoc,
+    *,
+    title: str | None = None,
+    link: Callable[[int], str] | None = None,
+) -> str:
+    """The minutes as Markdown in the call's language.
+
+    Args:
+        doc: The minutes (original or redacted form).
+        title: A heading (the call's file name); "Minutes"/"議事録" when absent.
+        link: Turns an utterance id into a URL for the evidence links; plain times when absent.
+    """
+    t = labels_for(doc.language)
+    lines = [f"# {title or t['title']}", "", f"{t['date']}: {doc.reference_date.isoformat()}", ""]
+    if doc.notice:
+        lines += [f"> {doc.notice}", ""]
+    if doc.participants:
+        lines += [f"## {t['participants']}", ""]
+        for p in doc.participants:
+            who = " · ".join(x for x in (p.name, p.organization) if x)
+            lines.append(f"- {p.speaker} ({t[f'role_{p.role}']})" + (f": {who}" if who else ""))
+        lines.append("")
+    for section in SECTIONS:
+        items: list[MinutesItem] = getattr(doc, section)
+        if not items:
+            continue
+        lines += [f"## {t[section]}", ""]
+        for item in items:
+            evidence = clock(item.start)
+            if link is not None:
+                evidence = f"[{evidence}]({link(item.utterance_ids[0])})"
+            details = item_details(item, t)
+            text = f"**{details}** — {item.text}" if details else item.text
+            lines.append(f"- {text} ({evidence})")
+        lines.append("")
+    if doc.sentiment is not None:
+        s = doc.sentiment
+        lines += [
+            f"## {t['sentiment']}",
+            "",
+            f"{t[s.label]} ({s.overall:+.2f}): +{s.positive_utterances} / -{s.negative_utterances} / "
+            f"±{s.neutral_utterances}",
+            "",
+        ]
+    return "\n".join(lines).rstrip() + "\n"
