@@ -6,6 +6,7 @@ import logging
 import time
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -44,6 +45,7 @@ class UploadMeta:
     rep: str | None = None  # who the rep is (their user id or e-mail): voice-profile matching
     speakers: int | None = None  # known number of speakers (mono diarization)
     owner_id: int | None = None  # the uploading user: who may see the call (see insight.auth.policy)
+    recorded_at: datetime | None = None  # when the call took place: the minutes resolve "next Friday" against it
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,17 @@ def check_filename(name: str) -> str:
             code="invalid_filename",
         )
     return unicodedata.normalize("NFC", name)
+
+
+def check_recorded_at(value: datetime | None) -> datetime | None:
+    """A recording time must say its time zone: 10:00 in Tokyo and 10:00 UTC can fall on different days."""
+    if value is not None and value.tzinfo is None:
+        raise InvalidUpload(
+            "recorded_at has no time zone.",
+            hint="Send it as ISO 8601 with an offset, e.g. 2026-11-25T10:00:00+09:00.",
+            code="invalid_recorded_at",
+        )
+    return value
 
 
 def check_language(language: str | None) -> str | None:
@@ -183,6 +196,7 @@ def _create_call(
                 rep_key=rep_key,
                 num_speakers=num_speakers,
                 owner_id=meta.owner_id,
+                recorded_at=meta.recorded_at,
             ),
         )
         assert call.id is not None
@@ -203,6 +217,7 @@ def ingest(runtime: Runtime, stream: BinaryIO, meta: UploadMeta) -> IngestResult
     filename = check_filename(meta.filename)
     language = check_language(meta.language)
     num_speakers = check_speakers(meta.speakers)
+    check_recorded_at(meta.recorded_at)
     rep_key = (meta.rep or "").strip()[:255] or None
     with runtime.store.receive(stream, max_bytes=settings.max_upload_bytes) as (tmp, sha256, size):
         if size == 0:

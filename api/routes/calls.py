@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
@@ -114,6 +115,13 @@ async def upload_call(
         Form(max_length=255, description="Who the rep is, for voice matching; default: the uploader's e-mail"),
     ] = None,
     speakers: Annotated[int | None, Form(description="Number of speakers, if known (mono recordings)")] = None,
+    recorded_at: Annotated[
+        datetime | None,
+        Form(
+            description="When the call took place, ISO 8601 with offset; the minutes resolve relative dates "
+            "against it (default: the upload time)"
+        ),
+    ] = None,
 ) -> CallUploadPublic:
     """Upload a recording; it is transcribed in the background. The same bytes twice return the same call."""
     declared = request.headers.get("content-length")
@@ -134,6 +142,7 @@ async def upload_call(
         rep=rep or principal.email,
         speakers=speakers,
         owner_id=principal.user_id,
+        recorded_at=recorded_at,
     )
     result = await run_in_threadpool(ingest, runtime, file.file, meta)
     assert result.call.id is not None
