@@ -17,7 +17,7 @@ import numpy as np
 from insight.nlp.embeddings import LazyEmbedder
 from insight.nlp.llm import LlmMinutesWriter, WrittenMinutes, write_minutes
 from insight.nlp.minutes import MinutesUtterance, OfflineMinutesWriter
-from insight.nlp.minutes_redaction import redact_document
+from insight.nlp.minutes_redaction import redact_call
 from insight.nlp.pii import PiiRedactor
 from insight.nlp.pipelines import normalize_lang
 from insight.nlp.service import AnalyzeConfig, to_minutes_utterances
@@ -105,10 +105,8 @@ def minutes_for_file(
     redacted = None
     if config.redaction:
         redactor = PiiRedactor(lang, allow_list=config.allow_list, catalog=config.catalog)
-        spans = [span for r in redactor.redact_many([u.text for u in utterances]) for span in r.spans]
-        redacted = redact_document(
-            written.doc.model_dump(mode="json"), [(s.original, s.placeholder) for s in spans], redactor
-        )
+        content = written.doc.model_dump(mode="json")
+        _, redacted = redact_call([u.text for u in utterances], content, redactor, config.allow_list)
     if on_progress is not None:
         on_progress(1.0)
     return LocalMinutes(

@@ -23,11 +23,11 @@ from insight.errors import NotFound
 from insight.nlp.embeddings import Embedder, LazyEmbedder
 from insight.nlp.llm import LlmConfig, LlmMinutesWriter, WrittenMinutes, write_minutes
 from insight.nlp.minutes import MinutesOptions, MinutesUtterance, OfflineMinutesWriter
-from insight.nlp.minutes_redaction import redact_document
+from insight.nlp.minutes_redaction import redact_call
 from insight.nlp.minutes_schema import MinutesDoc
 from insight.nlp.pii import PiiRedactor
 from insight.nlp.pipelines import UnsupportedLanguage, normalize_lang
-from insight.nlp.types import EntityCatalog, Lang
+from insight.nlp.types import EntityCatalog, Lang, Redaction
 from insight.repositories import calls as calls_repo
 from insight.repositories import minutes as minutes_repo
 from insight.repositories import speakers as speakers_repo
@@ -159,9 +159,8 @@ def analyze_call(
         PiiRedactor(redact_lang, allow_list=config.allow_list, catalog=config.catalog) if config.redaction else None
     )
     with _ANALYZE_LOCK:
-        redactions = redactor.redact_many([r.text for r in rows]) if redactor is not None and rows else []
         if on_progress is not None:
-            on_progress(0.3)
+            on_progress(0.1)
         written: WrittenMinutes
         if lang is None:
             code = call.language or call.language_hint or "unknown"
@@ -179,9 +178,13 @@ def analyze_call(
                 reference_date=reference,
                 catalog=config.catalog or None,
             )
-        known = [(span.original, span.placeholder) for redaction in redactions for span in redaction.spans]
+        if on_progress is not None:
+            on_progress(0.6)
         content = written.doc.model_dump(mode="json")
-        redacted_doc = redact_document(content, known, redactor) if redactor is not None else content
+        redactions: list[Redaction] = []
+        redacted_doc = content
+        if redactor is not None:
+            redactions, redacted_doc = redact_call([r.text for r in rows], content, redactor, config.allow_list)
     if on_progress is not None:
         on_progress(0.9)
     stored: dict[int, tuple[str, list[dict[str, Any]]]] = {}

@@ -60,6 +60,7 @@ class SummaryOptions:
         centrality_weight: Weight of embedding centrality next to (max-normalised) coverage.
         redundancy: MMR discount: score * (1 - redundancy * max cosine to the chosen sentences).
         position_boost: Extra weight at the very start, decaying over the first ~5% of the sentences.
+        duplicate: A sentence this similar (cosine) to a chosen one is never chosen (repeats, ASR loops).
     """
 
     min_tokens: int = 8
@@ -68,6 +69,7 @@ class SummaryOptions:
     centrality_weight: float = 0.1
     redundancy: float = 0.5
     position_boost: float = 1.0
+    duplicate: float = 0.92
 
 
 def content_bigrams(unit: SummaryUnit) -> set[Bigram]:
@@ -188,11 +190,15 @@ def summarize(
         best, best_value = -1, -math.inf
         similarity = (embeddings[remaining] @ embeddings[chosen].T).max(axis=1) if chosen else np.zeros(len(remaining))
         for position, i in enumerate(remaining):
+            if similarity[position] >= opts.duplicate:
+                continue
             gain = sum(weight.get(g, 0) for g in bigrams[i] - covered) / units[i].length ** opts.length_exponent
             value = (gain / scale + opts.centrality_weight * centrality[i]) * prior[i]
             value *= 1.0 - opts.redundancy * max(0.0, float(similarity[position]))
             if value > best_value:
                 best, best_value = i, value
+        if best < 0:
+            break
         chosen.append(best)
         remaining.remove(best)
         covered |= bigrams[best]
