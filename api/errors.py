@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from insight import errors
@@ -73,6 +74,15 @@ def register(app: FastAPI) -> None:
             error_body("database_unavailable", "The database is briefly unavailable.", "Retry the request."),
             status_code=503,
             headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(_request: Request, exc: PoolTimeout) -> JSONResponse:
+        log.warning("no database connection free: %s", str(exc).splitlines()[0])
+        return JSONResponse(
+            error_body("busy", "The server is busy.", "Retry the request in a moment."),
+            status_code=503,
+            headers={"Retry-After": "2"},
         )
 
     @app.exception_handler(Exception)

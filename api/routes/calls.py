@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import ActorDep, PrincipalDep, VisibleCall, require_original
@@ -103,7 +104,6 @@ async def upload_call(
     request: Request,
     response: Response,
     runtime: RuntimeDep,
-    session: SessionDep,
     principal: PrincipalDep,
     file: Annotated[UploadFile, File(description="The recording (wav, mp3, m4a, flac, ogg, webm, mp4 …)")],
     customer_external_id: Annotated[str | None, Form(max_length=255)] = None,
@@ -146,9 +146,11 @@ async def upload_call(
     )
     result = await run_in_threadpool(ingest, runtime, file.file, meta)
     assert result.call.id is not None
-    call = _get_call(session, result.call.id)
+    # The reads run in the thread pool too: a blocking database call on the event loop would stall every other
+    # request (and the connections they hold) whenever the pool runs short, e.g. right after a database restart.
+    public, visible = await run_in_threadpool(_upload_answer, runtime, principal, result.call.id)
     if not result.created:
-        if not policy.can_see_call(principal, call, users_repo.team_of(session, call.owner_id)):
+        if not visible:
             # Same bytes as a call someone else uploaded: say so without handing out that call.
             raise Conflict(
                 "This recording was already uploaded by another user.",
@@ -156,8 +158,14 @@ async def upload_call(
                 code="duplicate_of_other_user",
             )
         response.status_code = 200
-    public = to_public(call, jobs_repo.for_call(session, result.call.id))
     return CallUploadPublic(**public.model_dump(), duplicate=not result.created)
+
+
+def _upload_answer(runtime: RuntimeDep, principal: policy.Principal, call_id: int) -> tuple[CallPublic, bool]:
+    with Session(runtime.engine) as session:
+        call = _get_call(session, call_id)
+        visible = policy.can_see_call(principal, call, users_repo.team_of(session, call.owner_id))
+        return to_public(call, jobs_repo.for_call(session, call_id)), visible
 
 
 @router.get("", response_model=CallsPublic)
