@@ -19,7 +19,11 @@ from insight.nlp.types import Lang
 # Questions: Whisper puts ? on most English questions; Japanese ones end in か (ますか, でしょうか) with or without ？.
 QUESTION: dict[Lang, re.Pattern[str]] = {
     "ja": re.compile(r"(?:[？?]|(?:ます|です|でしょう|ません|ました|できる|ある|ない|の)か[。.]?|かね[。.]?)\s*$"),
-    "en": re.compile(r"\?\s*$"),
+    # Indirect questions ("I was wondering if there is a service ...") are questions too.
+    "en": re.compile(
+        r"\?\s*$|^(?:so,? |well,? )?(?:i was wondering|i wonder|i'd like to know|do you know if|can you tell me)\b",
+        re.I,
+    ),
 }
 
 NEED: dict[Lang, re.Pattern[str]] = {
@@ -29,7 +33,8 @@ NEED: dict[Lang, re.Pattern[str]] = {
     ),
     "en": re.compile(
         r"\b(?:problems?|issues?|challenges?|struggl\w*|pain(?:ful)?|hates?|frustrat\w*|waste\w*|by hand|manual\w*|"
-        r"out of date|behind|guesswork|never|no one|nobody|we need|we want|looking for|spend\w* (?:hours|half|a lot|"
+        r"out of date|behind|guesswork|never|no one|nobody|we need|we want|looking for|wondering if|is there a way|"
+        r"spend\w* (?:hours|half|a lot|"
         r"too much)|takes? (?:us )?(?:too )?(?:long|forever))\b",
         re.IGNORECASE,
     ),
@@ -188,6 +193,18 @@ PLEASANTRY: dict[Lang, re.Pattern[str]] = {
         r"for (?:making|taking) (?:the )?time(?: today)?|have a (?:good|great) (?:day|one)|bye|goodbye|great|"
         r"perfect)\b",
         re.IGNORECASE,
+    ),
+}
+
+# Words of talk that carry no topic, beyond the model's stop words: a bigram of two of these ("kind of", "I mean",
+# "そう です") is no evidence of what a call is about (bench/minutes_eval.py: ROUGE-2 4.0 -> 5.1 on QMSum).
+CONVERSATIONAL_STOP: dict[Lang, frozenset[str]] = {
+    "en": frozenset(
+        "yeah yes okay ok oh um uh like gonna wanna gotta kind sort thing things mean know think right well just "
+        "really actually so mm hmm alright got get go going stuff lot little bit".split()
+    ),
+    "ja": frozenset(
+        "はい ええ うん そう まあ あの えー えっと ちょっと なんか やっぱり 本当 ほんと 多分 感じ 思う".split()
     ),
 }
 

@@ -365,14 +365,16 @@ def _parse(sentences: list[_Sentence], lang: Lang, reference: date) -> None:
 
     with _PARSE_LOCK:
         docs = parse_many([s.clean for s in sentences], lang)
+    talk = cues.CONVERSATIONAL_STOP[lang]
     for sentence, doc in zip(sentences, docs, strict=True):
         tokens: list[str] = []
         stop: list[bool] = []
         for token in doc:
             if token.is_space:
                 continue
-            tokens.append((token.norm_ or token.text).lower())
-            stop.append(bool(token.is_stop or token.is_punct or token.pos_ in _FUNCTION_POS))
+            form = (token.norm_ or token.text).lower()
+            tokens.append(form)
+            stop.append(bool(token.is_stop or token.is_punct or token.pos_ in _FUNCTION_POS or form in talk))
         sentence.tokens, sentence.stop = tuple(tokens), tuple(stop)
         sentence.persons = [
             (ent.start_char, ent.end_char, ent.text) for ent in doc.ents if map_label(ent.label_) == EntityLabel.PERSON
