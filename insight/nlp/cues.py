@@ -28,12 +28,13 @@ QUESTION: dict[Lang, re.Pattern[str]] = {
 
 NEED: dict[Lang, re.Pattern[str]] = {
     "ja": re.compile(
-        r"課題|困って|困る|悩み|問題|手間|負担|不満|非効率|集まらない|してくれない|できていない|かかっています|"
+        r"課題|困って|困る|悩み|問題|手間|負担|不満|非効率|集まらない|してくれない|できていない|かかっています|効率化|自動化|"
         r"足りない|見えない|属人|欲しい|ほしい|したいと|改善したい|解決したい|必要があ"
     ),
     "en": re.compile(
         r"\b(?:problems?|issues?|challenges?|struggl\w*|pain(?:ful)?|hates?|frustrat\w*|waste\w*|by hand|manual\w*|"
         r"out of date|behind|guesswork|never|no one|nobody|we need|we want|looking for|wondering if|is there a way|"
+        r"a service that|a way to|optimi[sz]\w*|improv\w*|speed up|automat\w*|"
         r"spend\w* (?:hours|half|a lot|"
         r"too much)|takes? (?:us )?(?:too )?(?:long|forever))\b",
         re.IGNORECASE,

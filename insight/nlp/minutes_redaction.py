@@ -62,7 +62,9 @@ def redact_document(
     import copy
 
     out: dict[str, Any] = copy.deepcopy(content)
-    pairs = sorted({(o, p) for o, p in known if o.strip()}, key=lambda pair: len(pair[0]), reverse=True)
+    # A one-character finding (a lone 林, or a misfire on 名) replaced everywhere would mangle unrelated words; the
+    # redactor's own pass below still judges those in context.
+    pairs = sorted({(o, p) for o, p in known if len(o.strip()) >= 2}, key=lambda pair: len(pair[0]), reverse=True)
     fields: list[tuple[dict[str, Any], str]] = []
     _walk(out, fields)
     for node, key in fields:
