@@ -18,6 +18,7 @@ from api.deps import RuntimeDep, SessionDep
 from insight import audit
 from insight.auth import policy
 from insight.auth import service as auth_service
+from insight.auth.cache import PrincipalCache
 from insight.auth.policy import Area, Principal
 from insight.auth.ratelimit import RateLimiter
 from insight.db import session_scope
@@ -46,6 +47,14 @@ def limiter(request: Request, runtime: Runtime) -> RateLimiter:
     return rl
 
 
+def principal_cache(request: Request) -> PrincipalCache:
+    state = request.app.state
+    if getattr(state, "principal_cache", None) is None:
+        state.principal_cache = PrincipalCache(ttl_s=15.0)
+    pc: PrincipalCache = state.principal_cache
+    return pc
+
+
 def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
@@ -68,18 +77,27 @@ def resolve_principal(request: Request, runtime: Runtime) -> Principal | None:
         cached: Principal | None = request.state.principal
         return cached
     principal: Principal | None = None
+    cache = principal_cache(request)
     token = _bearer(request)
     if token is not None:
-        with Session(runtime.engine) as session:
-            principal, touch = auth_service.principal_from_token(session, token)
-        if touch and principal.token_id is not None:
-            with session_scope(runtime.engine) as session:
-                users_repo.touch_token(session, principal.token_id, utcnow())
+        key = "t:" + auth_service.sha256_hex(token)
+        principal = cache.get(key)
+        if principal is None:
+            with Session(runtime.engine) as session:
+                principal, touch = auth_service.principal_from_token(session, token)
+            if touch and principal.token_id is not None:
+                with session_scope(runtime.engine) as session:
+                    users_repo.touch_token(session, principal.token_id, utcnow())
+            cache.put(key, principal, principal.expires_at)
     else:
         cookie = request.cookies.get(cookie_name(runtime))
         if cookie:
-            with Session(runtime.engine) as session:
-                principal = auth_service.principal_from_session(session, cookie)
+            key = "s:" + auth_service.sha256_hex(cookie)
+            principal = cache.get(key)
+            if principal is None:
+                with Session(runtime.engine) as session:
+                    principal = auth_service.principal_from_session(session, cookie)
+                cache.put(key, principal, principal.expires_at)
             if request.method not in SAFE_METHODS and not auth_service.csrf_ok(
                 runtime.settings.secret_key.get_secret_value(), cookie, request.headers.get(CSRF_HEADER)
             ):
@@ -200,3 +218,13 @@ def get_actor(request: Request, principal: PrincipalDep) -> audit.Actor:
 
 
 ActorDep = Annotated[audit.Actor, Depends(get_actor)]
+
+
+def audit_read(request: Request, runtime: Runtime, actor: audit.Actor, action: audit.Action, call_id: int) -> None:
+    """Record a read of originals: once per user, call and kind of read per minute (reloads are not new reads)."""
+    state = request.app.state
+    if getattr(state, "recent_reads", None) is None:
+        state.recent_reads = audit.RecentReads()
+    recent: audit.RecentReads = state.recent_reads
+    if recent.first((actor.user_id, actor.token_id, action, call_id)):
+        audit.record_now(runtime.engine, actor, action, object_type="call", object_id=call_id)

@@ -16,7 +16,7 @@ from api.middleware import RequestContext
 from api.routes import account, admin, calls, customers, health, imports, metrics, minutes, segments, speakers
 from insight.auth import policy
 from insight.runtime import Runtime
-from insight.settings import Settings
+from insight.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -72,3 +72,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, embedded_w
     app.include_router(metrics.router, dependencies=[] if settings.metrics_public else guarded(policy.METRICS))
     app.include_router(dashboard.router, dependencies=guarded(policy.PAGES))
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app built from INSIGHT_* settings: the factory each process runs under ``insight serve --workers N``."""
+    return create_app(get_settings())

@@ -254,6 +254,7 @@ def main() -> None:
     parser.add_argument("--transactions", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=50_000)
     parser.add_argument("--database-url", default=None, help="default: a SQLite file in a temporary directory")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="insight-load-") as tmp:
@@ -273,7 +274,8 @@ def main() -> None:
             }
         )
         server = subprocess.Popen(
-            [sys.executable, "-m", "insight.cli", "serve", "--no-worker", "--port", str(port)],
+            [sys.executable, "-m", "insight.cli", "serve", "--no-worker", "--port", str(port)]
+            + ["--workers", str(args.workers)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=open(Path(tmp) / "serve.log", "wb"),
@@ -296,7 +298,8 @@ def main() -> None:
 
     total = [x for v in results.values() for x in v]
     print(
-        f"\n{args.clients} clients for {wall:.0f} s on {url.split(':')[0]}: {len(total):,} requests "
+        f"\n{args.clients} clients for {wall:.0f} s on {url.split(':')[0]} ({args.workers} server process(es)): "
+        f"{len(total):,} requests "
         f"({len(total) / wall:.0f}/s), {sum(errors.values())} errors"
     )
     print(f"{'endpoint':34} {'requests':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")

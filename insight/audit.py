@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -123,3 +125,26 @@ def record_crm_write(
             "status": status,
         },
     )
+
+
+class RecentReads:
+    """Remembers which reads were recorded in the last ``window_s`` seconds, so a page that reloads (or a player
+    that fetches a file in ranges) makes one audit event per user, object and kind of read per window."""
+
+    def __init__(self, window_s: float = 60.0, max_entries: int = 50_000) -> None:
+        self.window_s = window_s
+        self.max_entries = max_entries
+        self._seen: dict[tuple[object, ...], float] = {}
+        self._lock = threading.Lock()
+
+    def first(self, key: tuple[object, ...]) -> bool:
+        """True when ``key`` was not recorded within the window (and remember it now)."""
+        now = time.monotonic()
+        with self._lock:
+            last = self._seen.get(key)
+            if last is not None and now - last < self.window_s:
+                return False
+            if len(self._seen) >= self.max_entries:
+                self._seen = {k: t for k, t in self._seen.items() if now - t < self.window_s}
+            self._seen[key] = now
+            return True

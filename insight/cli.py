@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from dataclasses import asdict
@@ -77,6 +78,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (INSIGHT_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (INSIGHT_PORT).")] = None,
     worker: Annotated[bool, typer.Option(help="Run an embedded worker in the server process.")] = True,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes (rate limits and credential caches are per process).")
+    ] = 1,
 ) -> None:
     """Run the API and web pages (with an embedded worker by default)."""
     import uvicorn
@@ -95,14 +99,21 @@ def serve(
     console.print(f"insight on [bold]{settings.base_url}[/bold]  (API docs: {settings.base_url}/docs)")
     if no_users:
         err.print("[yellow]No users yet:[/yellow] create one with `insight users create you@example.com --role admin`")
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # keep our JSON logging; the middleware logs each request
-        access_log=False,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
+        "log_config": None,  # keep our JSON logging; the middleware logs each request
+        "access_log": False,
+    }
+    if workers > 1:
+        # Each process builds the app from the environment: pass the command-line choices down that way.
+        os.environ.update(
+            {"INSIGHT_HOST": settings.host, "INSIGHT_PORT": str(settings.port), "INSIGHT_EMBEDDED_WORKER": str(worker)}
+        )
+        uvicorn.run("api.main:app_from_env", factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)
 
 
 @app.command("worker")

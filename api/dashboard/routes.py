@@ -17,6 +17,7 @@ from api.auth import (
     PrincipalDep,
     VisibleCall,
     actor_of,
+    audit_read,
     client_ip,
     cookie_name,
     require_original,
@@ -79,7 +80,7 @@ def call_page(
     original = policy.can_read_original(principal, call)
     utterances = transcripts_repo.for_call(session, call_id)
     if original and utterances:
-        audit.record_now(runtime.engine, actor, audit.Action.original_read, object_type="call", object_id=call_id)
+        audit_read(request, runtime, actor, audit.Action.original_read, call_id)
     return templates.TemplateResponse(
         request,
         "call.html",
@@ -106,10 +107,7 @@ def call_audio(
     path = runtime.store.path_for(call.audio_sha256)
     if call.purged_at is not None or not path.is_file():
         raise NotFound(f"The audio of call {call_id} is no longer stored.", hint="Retention removed it.")
-    # A player fetches the file in several ranges: one event per playback start, not per range.
-    span = request.headers.get("range", "")
-    if not span or span.replace(" ", "").startswith("bytes=0-"):
-        audit.record_now(runtime.engine, actor, audit.Action.audio_read, object_type="call", object_id=call_id)
+    audit_read(request, runtime, actor, audit.Action.audio_read, call_id)
     return FileResponse(path, filename=call.filename or f"call-{call_id}", content_disposition_type="inline")
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import ActorDep, PrincipalDep, VisibleCall, require_original
+from api.auth import ActorDep, PrincipalDep, VisibleCall, audit_read, require_original
 from api.deps import RuntimeDep, SessionDep
 from api.schemas.calls import (
     CallPublic,
@@ -193,6 +193,7 @@ def get_call(call_id: int, call: VisibleCall, session: SessionDep) -> CallPublic
 def get_transcript(
     call_id: int,
     call: VisibleCall,
+    request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
     principal: PrincipalDep,
@@ -213,7 +214,7 @@ def get_transcript(
     original = may_original and view != "redacted"
     rows = transcripts_repo.for_call(session, call_id)
     if original and rows:
-        audit.record_now(runtime.engine, actor, audit.Action.original_read, object_type="call", object_id=call_id)
+        audit_read(request, runtime, actor, audit.Action.original_read, call_id)
     speakers = {s.label: s for s in speakers_repo.for_call(session, call_id)}
 
     def role(u: Utterance) -> str | None:

@@ -19,6 +19,7 @@ role change narrows them at once, because the effective scopes are ``token scope
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from models import Call, UserRole
@@ -53,6 +54,7 @@ class Principal:
     scopes: frozenset[str]
     token_id: int | None = None
     session_id: int | None = None
+    expires_at: datetime | None = None  # of the token or session
 
     @property
     def is_admin(self) -> bool:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from insight import audit
-from insight.auth import passwords
+from insight.auth import cache, passwords
 from insight.auth.policy import Principal, effective_scopes, invalid_scopes
 from insight.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthorized
 from insight.repositories import users as users_repo
@@ -136,6 +136,7 @@ def update_user(
     user.updated_at = utcnow()
     session.add(user)
     session.flush()
+    cache.bump()
     if changes:
         audit.record(session, actor, audit.Action.user_update, object_type="user", object_id=user.id, details=changes)
     return user
@@ -154,7 +155,12 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 
 def principal_for(
-    user: User, scopes: frozenset[str], *, token_id: int | None = None, session_id: int | None = None
+    user: User,
+    scopes: frozenset[str],
+    *,
+    token_id: int | None = None,
+    session_id: int | None = None,
+    expires_at: datetime | None = None,
 ) -> Principal:
     assert user.id is not None
     return Principal(
@@ -165,6 +171,7 @@ def principal_for(
         scopes=scopes,
         token_id=token_id,
         session_id=session_id,
+        expires_at=expires_at,
     )
 
 
@@ -225,6 +232,7 @@ def create_token(
 
 
 def revoke_token(session: Session, actor: audit.Actor, token: ApiToken) -> None:
+    cache.bump()
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.add(token)
@@ -248,7 +256,8 @@ def principal_from_token(session: Session, plaintext: str, *, now: datetime | No
     if user is None or not user.active:
         raise Unauthorized("The token's user is deactivated.", hint="Ask an admin to reactivate the account.")
     touch = token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY
-    return principal_for(user, effective_scopes(user.role, token.scopes), token_id=token.id), touch
+    scopes = effective_scopes(user.role, token.scopes)
+    return principal_for(user, scopes, token_id=token.id, expires_at=token.expires_at), touch
 
 
 def start_session(session: Session, user: User, *, ttl: timedelta) -> tuple[str, WebSession]:
@@ -274,11 +283,12 @@ def principal_from_session(session: Session, value: str, *, now: datetime | None
     user = users_repo.get(session, web.user_id)
     if user is None or not user.active:
         raise Unauthorized("Your account is deactivated.", hint="Ask an admin to reactivate it.")
-    return principal_for(user, effective_scopes(user.role, None), session_id=web.id)
+    return principal_for(user, effective_scopes(user.role, None), session_id=web.id, expires_at=web.expires_at)
 
 
 def end_session(session: Session, value: str) -> None:
     users_repo.delete_session(session, sha256_hex(value))
+    cache.bump()
 
 
 def csrf_token(secret: str, session_value: str) -> str:

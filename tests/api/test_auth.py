@@ -3,6 +3,7 @@ rate limits, the running-job cap per user, audit events and /metrics (SQLite and
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -164,16 +165,23 @@ def test_tokens_hashed_scoped_expiring_revocable(client: TestClient, runtime: Ru
     assert changes[0].actor_user_id == admin.user_id
 
     # Expired and revoked tokens are refused; so is a deactivated user's.
+    r = client.post(
+        f"/api/admin/users/{manager.user_id}/tokens", json={"expires_days": 2 / 86400}, headers=admin.headers
+    )
+    assert r.status_code == 201, r.text
+    short = {"Authorization": f"Bearer {r.json()['token']}"}
+    assert client.get("/api/calls", headers=short).status_code == 200  # valid (and now cached)
+    time.sleep(2.2)
+    r = client.get("/api/calls", headers=short)
+    assert r.status_code == 401
+    assert "expired" in r.json()["error"]["message"]
+    assert r.headers["www-authenticate"] == "Bearer"
     with session_scope(runtime.engine) as s:
         s.execute(
             update(ApiToken)
             .where(col(ApiToken.user_id) == manager.user_id)
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
-    r = client.get("/api/calls", headers=manager.headers)
-    assert r.status_code == 401
-    assert "expired" in r.json()["error"]["message"]
-    assert r.headers["www-authenticate"] == "Bearer"
     token_id = next(t["id"] for t in client.get("/api/auth/tokens", headers=rep_headers).json())
     assert client.delete(f"/api/auth/tokens/{token_id}", headers=admin.headers).status_code == 204
     assert client.get("/api/calls", headers=rep_headers).status_code == 401
