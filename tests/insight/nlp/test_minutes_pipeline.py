@@ -320,3 +320,49 @@ def test_reference_date_is_the_local_day_of_the_call() -> None:
     # Sunday 23:30 UTC is Monday morning in Tokyo: "next week" means different weeks.
     assert call_date(late, "Asia/Tokyo") == date(2026, 11, 30)
     assert call_date(late, "UTC") == date(2026, 11, 29)
+
+
+class GermanTranscriber:
+    """Stands in for Whisper on a call in a language without a pipeline (the only fake here: the ASR edge)."""
+
+    def detect_language(self, audio: Any) -> tuple[str, float]:
+        return "de", 0.99
+
+    def transcribe(self, audio: Any, *, language: str, offset_s: float = 0.0, **kw: Any) -> list[Any]:
+        from insight.transcribe.types import Segment, Word
+
+        words = (
+            "Guten",
+            " Tag,",
+            " hier",
+            " spricht",
+            " Anna",
+            " Schmidt,",
+            " rufen",
+            " Sie",
+            " 030",
+            " 1234567",
+            " an.",
+        )
+        timed = tuple(Word(offset_s + 0.3 * i, offset_s + 0.3 * i + 0.25, w, 0.9) for i, w in enumerate(words))
+        return [Segment(start=timed[0].start, end=timed[-1].end, text="".join(words), words=timed)]
+
+
+def test_unsupported_language_is_redacted_and_says_so(
+    client: TestClient, app_runtime: Runtime, people: dict[str, auth.Account], tmp_path: Path
+) -> None:
+    app_runtime.set_transcriber(GermanTranscriber())
+    rep = people["rep"]
+    wav = bad_audio.good_wav(tmp_path / "de.wav", seconds=4.0, channels=1)
+    call_id = process(client, app_runtime, rep, wav)
+    m = client.get(f"/api/calls/{call_id}/minutes", headers=rep.headers).json()["minutes"]
+    assert (m["language"], m["status"]) == ("de", "unsupported_language")
+    assert "'de'" in m["notice"]
+    assert m["summary"] == m["next_actions"] == []
+    # The English patterns and NER still redact: the phone number and the name are gone (with some over-redaction).
+    transcript = client.get(f"/api/calls/{call_id}/transcript?view=redacted", headers=rep.headers).json()
+    text = " ".join(u["text"] for u in transcript["utterances"])
+    assert "spricht" in text
+    assert "[PHONE]" in text
+    assert "1234567" not in text
+    assert "Schmidt" not in text
