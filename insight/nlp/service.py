@@ -24,7 +24,7 @@ from insight.nlp.embeddings import Embedder, LazyEmbedder
 from insight.nlp.llm import LlmConfig, LlmMinutesWriter, WrittenMinutes, write_minutes
 from insight.nlp.minutes import MinutesOptions, MinutesUtterance, OfflineMinutesWriter
 from insight.nlp.minutes_redaction import redact_call
-from insight.nlp.minutes_schema import MinutesDoc
+from insight.nlp.minutes_schema import MinutesDoc, RoleName
 from insight.nlp.pii import PiiRedactor
 from insight.nlp.pipelines import UnsupportedLanguage, normalize_lang
 from insight.nlp.types import EntityCatalog, Lang, Redaction
@@ -93,13 +93,21 @@ def to_minutes_utterances(
                 end=row.end,
                 speaker=row.speaker,
                 text=row.text,
-                role=roles.get(row.speaker, "unknown"),  # type: ignore[arg-type]
+                role=_role(roles.get(row.speaker)),
                 speaker_name=names.get(row.speaker),
                 asr_confidence=sum(probabilities) / len(probabilities) if probabilities else 1.0,
                 char_times=_char_times(row),
             )
         )
     return out
+
+
+def _role(value: str | None) -> RoleName:
+    if value == "rep":
+        return "rep"
+    if value == "customer":
+        return "customer"
+    return "other" if value == "other" else "unknown"
 
 
 def _char_times(row: Utterance) -> tuple[tuple[int, float], ...]:
