@@ -11,16 +11,21 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from spacy.language import Language
+from sqlmodel import Session
 
+from insight.db import session_scope
 from insight.nlp.embeddings import Embedder, get_embedder
 from insight.nlp.llm import LlmConfig, LlmMinutesWriter, write_minutes
 from insight.nlp.minutes import MinutesUtterance, OfflineMinutesWriter
+from insight.nlp.service import AnalyzeConfig, analyze_call
+from insight.runtime import Runtime
+from models import Call, Minutes, Speaker, Utterance
 from tests.insight.nlp.conftest import REFERENCE
 from tests.insight.nlp.test_minutes import EN_CALL
 
@@ -205,3 +210,56 @@ def test_unreachable_endpoint_and_empty_call(offline: OfflineMinutesWriter, llm_
     written = run(url, offline, utterances=[])
     assert written.doc.status == "empty"
     assert state.requests == []
+
+
+def test_analyze_stage_stores_which_backend_wrote_the_minutes(
+    llm_server: tuple[str, FakeLlm], runtime: Runtime, nlp_en: Language
+) -> None:
+    """Through the stage's service and the database: the LLM's minutes are stored as such, a failure as offline."""
+    url, state = llm_server
+    settings = runtime.settings.model_copy(update={"llm_url": url, "llm_model": "test-model", "timezone": "UTC"})
+    config = AnalyzeConfig.from_settings(settings)
+    assert config.llm == LlmConfig(url=url, model="test-model", api_key=None, timeout_s=120.0)
+    with session_scope(runtime.engine) as session:
+        call = Call(
+            audio_sha256="b" * 64, audio_bytes=1, filename="c.wav", media_format="wav", codec="pcm_s16le",
+            duration_s=60.0, sample_rate=16000, channels=1, language="en",
+            recorded_at=datetime(2026, 11, 25, 12, tzinfo=UTC),
+        )  # fmt: skip
+        session.add(call)
+        session.flush()
+        assert call.id is not None
+        call_id = call.id
+        rows = [
+            Utterance(call_id=call_id, idx=i, start=u.start, end=u.end, speaker=u.speaker, text=u.text)
+            for i, u in enumerate(EN_CALL)
+        ]
+        session.add_all(rows)
+        session.add_all(
+            [Speaker(call_id=call_id, label="S1", role="rep"), Speaker(call_id=call_id, label="S2", role="customer")]
+        )
+        session.flush()
+        by_script_id = {101 + i: u.id for i, u in enumerate(rows)}
+    # The stored utterances have their own ids: the model's answer cites those.
+    answer = json.loads(json.dumps(GOOD))
+    for section in answer.values():
+        for item in section:
+            item["utterance_ids"] = [by_script_id[i] for i in item["utterance_ids"]]
+    state.body = chat(json.dumps(answer))
+    write = analyze_call(engine=runtime.engine, call_id=call_id, config=config)
+    with session_scope(runtime.engine) as session:
+        write(session)
+    with Session(runtime.engine) as session:
+        row = session.get(Minutes, call_id)
+        assert row is not None
+        assert (row.backend, row.model, row.language) == ("llm", "test-model", "en")
+        assert row.content["summary"][0]["text"] == GOOD["summary"][0]["text"]
+        assert row.content_redacted is not None
+    state.status, state.body = 503, {"error": "overloaded"}
+    write = analyze_call(engine=runtime.engine, call_id=call_id, config=config)
+    with session_scope(runtime.engine) as session:
+        write(session)
+    with Session(runtime.engine) as session:
+        row = session.get(Minutes, call_id)
+        assert row is not None
+        assert (row.backend, row.model) == ("offline", None)
