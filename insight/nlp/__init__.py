@@ -5,4 +5,9 @@
 - ``pii``: PII redaction with typed placeholders and the spans to restore the original.
 - ``sentiment``: per-utterance polarity in [-1, 1] and the call's overall sentiment.
 - ``entities``: company/title rules and the competitor/product catalog; ``types``: the result dataclasses.
+- ``minutes``: the offline minutes writer (``sentences``: the call cut into parsed sentences; ``slots``: the rule-filled
+  fields; ``cues``: the per-language cue words; ``summarize``: the extractive summary over ``embeddings``);
+  ``minutes_schema``: the minutes document; ``llm``: the optional OpenAI-compatible backend; ``render``: Markdown.
+- ``service`` / ``tasks``: the analyze stage (redaction, then minutes, and their redacted copy); ``local``: the same
+  for a file without a database.
 """
