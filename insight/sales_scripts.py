@@ -10,18 +10,21 @@ days in brackets):
 ================  =======================================================  =========================================
 fact              Japanese call                                            English call
 ================  =======================================================  =========================================
-budget            年間400万円 (customer's budget); price 月額30万円        $50,000 a year (budget); $45 per seat
+budget            年間400万円 (customer's budget); price 毎月30万円        $50,000 a year (budget); $45 per seat
                                                                            per month (price)
-competitor        セールスフォース (the customer's current tool)           HubSpot (the customer's current tool)
-decision maker    営業部長の鈴木 (signs off)                               VP of Sales, Maria Lopez (signs off)
+competitor        サイボウズ (the customer's current tool)                 Salesforce (the customer's current tool)
+decision maker    営業部長の鈴木 (decides)                                 Maria Lopez, Vice President of Sales
 next action 1     rep: 見積もりを送る, 来週の金曜日 [2026-12-04]           rep: send the proposal, next Friday
                                                                            [2026-12-04]
-next action 2     customer: 部長の承認を取る, 月末 [2026-11-30]            customer: return the security
+next action 2     customer: 社内の承認を取る, 月末 [2026-11-30]            customer: return the security
                                                                            questionnaire, end of the month
                                                                            [2026-11-30]
 decision          二週間の無料トライアルから始める                          start with a two week pilot
 timeline          導入は来年の四月 [2027-04]                               roll out in January [2027-01]
 ================  =======================================================  =========================================
+
+The wording was chosen so that Whisper base transcribes the facts from these synthetic voices (it hears
+セールスフォース as セイルスフォース and "HubSpot" as "hub part"); the minutes must survive the rest of its errors.
 """
 
 from __future__ import annotations
