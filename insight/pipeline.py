@@ -6,6 +6,7 @@ stage in the same transaction; the last stage marks the call done.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -45,6 +46,23 @@ def overall_progress(stage_name: str, fraction: float) -> float:
 
 def job_key(stage: Stage, call_id: int) -> str:
     return f"{stage.name}:call:{call_id}:v{stage.version}"
+
+
+def redo(session: Session, call_id: int, stage_name: str, *, max_attempts: int) -> list[str]:
+    """Run ``stage_name`` again for a processed call (e.g. minutes after a user corrected the speakers).
+
+    A fresh job key per request: each correction gets its own run. Returns the queues to wake after commit.
+    """
+    stage = next(s for s in STAGES if s.name == stage_name)
+    _, created = submit(
+        session,
+        key=f"{job_key(stage, call_id)}:redo:{uuid.uuid4().hex[:12]}",
+        queue=stage.queue,
+        name=stage.name,
+        call_id=call_id,
+        max_attempts=max_attempts,
+    )
+    return [stage.queue] if created else []
 
 
 def submit_first(session: Session, call_id: int, *, max_attempts: int) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, SessionDep
 from api.routes.calls import ERRORS, _get_call
@@ -41,12 +40,14 @@ def get_speakers(call_id: int, session: SessionDep) -> SpeakersPublic:
 
 
 @router.patch("/{call_id}/speakers", response_model=SpeakersPublic, responses=ERRORS)
-async def patch_speakers(call_id: int, body: SpeakersPatch, runtime: RuntimeDep, session: SessionDep) -> SpeakersPublic:
-    """Rename speakers and fix their roles; the call's metrics are recomputed, and a confirmed rep's voice is enrolled
-    into their voice profile when the call names its rep."""
+def patch_speakers(call_id: int, body: SpeakersPatch, runtime: RuntimeDep, session: SessionDep) -> SpeakersPublic:
+    """Rename speakers and fix their roles; the call's metrics are recomputed at once and its minutes in the
+    background, and a confirmed rep's voice is enrolled into their voice profile when the call names its rep."""
     _get_call(session, call_id)
     changes = [SpeakerChange(label=c.label, name=c.name, role=c.role) for c in body.speakers]
-    await run_in_threadpool(update_speakers, runtime.engine, call_id, changes)
+    wake = update_speakers(runtime.engine, call_id, changes, max_attempts=runtime.settings.job_max_attempts)
+    for queue in wake:
+        runtime.queues.wake(queue)
     session.rollback()  # end the read snapshot taken before the update
     return _speakers(session, call_id)
 

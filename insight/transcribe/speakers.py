@@ -28,6 +28,7 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from insight import pipeline
 from insight.db import session_scope
 from insight.errors import InvalidUpload, NotFound
 from insight.repositories import calls as calls_repo
@@ -37,7 +38,7 @@ from insight.storage import AudioStore
 from insight.transcribe import metrics as metrics_mod
 from insight.transcribe.audio import SAMPLE_RATE, iter_windows
 from insight.transcribe.diarize import SpeakerLookup, VoiceEncoder, diarize_stream, sliding_windows, speech_regions
-from models import Role, RoleSource, Speaker, Utterance, VoiceProfile
+from models import CallStatus, Role, RoleSource, Speaker, Utterance, VoiceProfile
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ VOICE_MATCH = 0.75
 VOICE_MARGIN = 0.03
 OTHER_SHARE = 0.03
 MAX_WORD_GAP_S = 1.2
+MINUTES_STAGE = "analyze.call"
 # At most this many 1.6 s windows per stereo channel go into its voice print (enough for a stable mean).
 _PRINT_WINDOWS = 40
 
@@ -362,8 +364,14 @@ class SpeakerChange:
     role: str | None = None
 
 
-def update_speakers(engine: Engine, call_id: int, changes: Sequence[SpeakerChange]) -> None:
-    """Apply users' corrections, enrol the confirmed rep's voice, and recompute the call's metrics.
+def update_speakers(
+    engine: Engine, call_id: int, changes: Sequence[SpeakerChange], *, max_attempts: int = 3
+) -> list[str]:
+    """Apply users' corrections, enrol the confirmed rep's voice, and recompute the call's metrics now and its
+    minutes (owners, customer questions and sentiment depend on roles) in the background.
+
+    Returns:
+        The queues to wake after the commit.
 
     Raises:
         NotFound: no such call.
@@ -401,6 +409,10 @@ def update_speakers(engine: Engine, call_id: int, changes: Sequence[SpeakerChang
         if call.rep_key and any(c.role is not None for c in changes):
             rebuild_profile(session, call.rep_key)
         recompute_metrics(session, call_id)
+        if call.status == CallStatus.done:
+            return pipeline.redo(session, call_id, MINUTES_STAGE, max_attempts=max_attempts)
+        # Not done yet: the minutes stage still ahead will read the corrected roles.
+        return []
 
 
 def rebuild_profile(session: Session, rep_key: str) -> VoiceProfile | None:

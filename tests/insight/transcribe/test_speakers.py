@@ -19,7 +19,7 @@ from insight.transcribe.audio import iter_windows
 from insight.transcribe.der import der
 from insight.transcribe.diarize import diarize
 from insight.worker import build_runner
-from models import CallMetrics, Speaker, Utterance, VoiceProfile
+from models import CallMetrics, Job, Speaker, Utterance, VoiceProfile
 from tests.conftest import AUDIO_EN, AUDIO_JA, shared
 from tests.fixtures import auth
 from tests.insight.transcribe.dialogues import EN_THREE, JA_THREE
@@ -256,6 +256,16 @@ def test_role_correction_recomputes_metrics_and_enrols_the_voice(
         assert after["talk_ratio"] == pytest.approx(1 - before, abs=0.001)
         transcript = client.get(f"/api/calls/{call_id}/transcript").json()
         assert {u["speaker_name"] for u in transcript["utterances"] if u["speaker"] == customer} == {"山田"}
+        # The minutes follow too: the correction queued a fresh run of the minutes stage for this done call.
+        with Session(pipeline_runtime.engine) as s:
+            redo = s.exec(select(Job).where(Job.call_id == call_id, Job.name == "analyze.call")).all()
+        assert len(redo) == 2
+        assert build_runner(pipeline_runtime).run_next("analyze")
+        minutes = client.get(f"/api/calls/{call_id}/minutes").json()
+        roles_in_minutes = {p["speaker"]: p["role"] for p in minutes["minutes"]["participants"]}
+        assert roles_in_minutes[customer] == "rep"
+        assert roles_in_minutes[rep] == "customer"
+        assert client.get(f"/api/calls/{call_id}").json()["status"] == "done"
         # Put them back: the confirmed rep (S of the rep voice) is enrolled into the rep's voice profile.
         r = client.patch(
             f"/api/calls/{call_id}/speakers",
