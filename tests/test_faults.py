@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, func, select
 
 from insight import pipeline
@@ -77,17 +78,31 @@ class Worker:
                 self.proc.kill()
 
 
+def observe(runtime: Runtime, read):  # type: ignore[no-untyped-def]
+    """Run a read for the test's own bookkeeping; the dropped-database fault cuts this process's connections too,
+    so a read that loses its connection is simply made again."""
+    for _ in range(50):
+        try:
+            with Session(runtime.engine) as s:
+                return read(s)
+        except OperationalError:
+            time.sleep(0.2)
+    raise AssertionError("the database stayed unreachable for the test's own reads")
+
+
 def counts(runtime: Runtime) -> tuple[int, int]:
     """(calls done, jobs running)."""
-    with Session(runtime.engine) as s:
+
+    def read(s: Session) -> tuple[int, int]:
         done = s.exec(select(func.count()).select_from(Call).where(Call.status == "done")).one()
         running = s.exec(select(func.count()).select_from(Job).where(Job.state == JobState.running)).one()
-    return int(done), int(running)
+        return int(done), int(running)
+
+    return observe(runtime, read)  # type: ignore[no-any-return]
 
 
 def created(runtime: Runtime) -> int:
-    with Session(runtime.engine) as s:
-        return int(s.exec(select(func.count()).select_from(Call)).one())
+    return observe(runtime, lambda s: int(s.exec(select(func.count()).select_from(Call)).one()))  # type: ignore[no-any-return]
 
 
 def wait_until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -211,7 +226,18 @@ def test_uploads_survive_kills_and_a_dropped_database(
             cut = drop_database(mode, settings.resolved_database_url, sqlite_path)
             faults.append(f"database dropped at {created(runtime)} uploaded ({cut} connections cut)")
 
-        injectors = [threading.Thread(target=f, daemon=True) for f in (kill_twice, drop_once)]
+        injector_errors: list[BaseException] = []
+
+        def guarded(f):  # type: ignore[no-untyped-def]
+            def run() -> None:
+                try:
+                    f()
+                except BaseException as exc:  # reported below: a dead injector must fail the test, not hide
+                    injector_errors.append(exc)
+
+            return run
+
+        injectors = [threading.Thread(target=guarded(f), daemon=True) for f in (kill_twice, drop_once)]
         started = time.monotonic()
         for t in injectors:
             t.start()
@@ -221,6 +247,7 @@ def test_uploads_survive_kills_and_a_dropped_database(
         for t in injectors:
             t.join(240)
             assert not t.is_alive(), "the fault schedule did not finish"
+        assert not injector_errors, injector_errors
         wait_until(lambda: counts(runtime)[0] == UPLOADS, 240, "every call processed")
         total_s = time.monotonic() - started
     finally:
