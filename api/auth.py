@@ -8,11 +8,12 @@ see is answered 404, exactly like a call that does not exist, so ids reveal noth
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, SessionDep
 from insight import audit
@@ -71,8 +72,15 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
-def resolve_principal(request: Request, runtime: Runtime) -> Principal | None:
-    """The principal of this request (cached on the request), or None when it carries no credentials."""
+class _NeedsDatabase(Exception):
+    """The principal is not in the cache: it must be looked up in the database (off the event loop)."""
+
+
+def resolve_principal(request: Request, runtime: Runtime, *, database: bool = True) -> Principal | None:
+    """The principal of this request (cached on the request), or None when it carries no credentials.
+
+    With ``database=False`` only the in-process cache is consulted and ``_NeedsDatabase`` is raised on a miss.
+    """
     if hasattr(request.state, "principal"):
         cached: Principal | None = request.state.principal
         return cached
@@ -83,6 +91,8 @@ def resolve_principal(request: Request, runtime: Runtime) -> Principal | None:
         key = "t:" + auth_service.sha256_hex(token)
         principal = cache.get(key)
         if principal is None:
+            if not database:
+                raise _NeedsDatabase
             with Session(runtime.engine) as session:
                 principal, touch = auth_service.principal_from_token(session, token)
             if touch and principal.token_id is not None:
@@ -95,6 +105,8 @@ def resolve_principal(request: Request, runtime: Runtime) -> Principal | None:
             key = "s:" + auth_service.sha256_hex(cookie)
             principal = cache.get(key)
             if principal is None:
+                if not database:
+                    raise _NeedsDatabase
                 with Session(runtime.engine) as session:
                     principal = auth_service.principal_from_session(session, cookie)
                 cache.put(key, principal, principal.expires_at)
@@ -118,8 +130,11 @@ def resolve_principal(request: Request, runtime: Runtime) -> Principal | None:
     return principal
 
 
-def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
-    principal = resolve_principal(request, runtime)
+async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    try:
+        principal = resolve_principal(request, runtime, database=False)
+    except _NeedsDatabase:
+        principal = await run_in_threadpool(resolve_principal, request, runtime)
     if principal is None:
         raise Unauthorized(
             "Sign in or send an API token.",
@@ -153,10 +168,10 @@ def check_call(request: Request, session: Session, principal: Principal, call_id
     return call
 
 
-def authorize(area: Area) -> Callable[..., Principal]:
+def authorize(area: Area) -> Callable[..., Awaitable[Principal]]:
     """The router-level dependency for ``area``: scopes for the method, and the call of a ``{call_id}`` route."""
 
-    def dependency(request: Request, principal: PrincipalDep, session: SessionDep) -> Principal:
+    async def dependency(request: Request, principal: PrincipalDep, session: SessionDep) -> Principal:
         required = area.required(request.method)
         if not principal.has_any(required):
             raise Forbidden(
@@ -166,7 +181,7 @@ def authorize(area: Area) -> Callable[..., Principal]:
             )
         call_id = _path_call_id(request)
         if call_id is not None:
-            check_call(request, session, principal, call_id)
+            await run_in_threadpool(check_call, request, session, principal, call_id)
         return principal
 
     dependency.__name__ = f"authorize_{area.name}"
@@ -174,8 +189,11 @@ def authorize(area: Area) -> Callable[..., Principal]:
     return dependency
 
 
-def visible_call(call_id: int, request: Request, session: SessionDep, principal: PrincipalDep) -> Call:
-    return check_call(request, session, principal, call_id)
+async def visible_call(call_id: int, request: Request, session: SessionDep, principal: PrincipalDep) -> Call:
+    cached: Call | None = getattr(request.state, "call", None)
+    if cached is not None and cached.id == call_id:  # checked by the router's guard already
+        return cached
+    return await run_in_threadpool(check_call, request, session, principal, call_id)
 
 
 VisibleCall = Annotated[Call, Depends(visible_call)]
@@ -191,10 +209,10 @@ def require_original(principal: Principal, call: Call) -> None:
         )
 
 
-def require_scope(scope: policy.Scope) -> Callable[..., Principal]:
+def require_scope(scope: policy.Scope) -> Callable[..., Awaitable[Principal]]:
     """A route-level extra requirement on top of its area (e.g. admin for segment definitions)."""
 
-    def dependency(principal: PrincipalDep) -> Principal:
+    async def dependency(principal: PrincipalDep) -> Principal:
         if scope not in principal.scopes:
             raise Forbidden(f"This needs the scope {scope}.", hint="Ask an admin.", code="missing_scope")
         return principal
@@ -213,7 +231,7 @@ def actor_of(request: Request, principal: Principal | None) -> audit.Actor:
     )
 
 
-def get_actor(request: Request, principal: PrincipalDep) -> audit.Actor:
+async def get_actor(request: Request, principal: PrincipalDep) -> audit.Actor:
     return actor_of(request, principal)
 
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI
 
 from api import errors
@@ -29,6 +30,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, embedded_w
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or Runtime.build(settings)
         app.state.runtime = rt
+        # Sync endpoints and blocking dependencies run on this pool; see Settings.api_threads.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         worker = None
         if run_worker:
             from insight.worker import EmbeddedWorker

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import signal
@@ -255,11 +256,25 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=50_000)
     parser.add_argument("--database-url", default=None, help="default: a SQLite file in a temporary directory")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="keep the loaded data here and reuse it on the next run (SQLite only; default: a temporary directory)",
+    )
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="insight-load-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="insight-load-") as scratch:
+        tmp = str(args.data_dir or scratch)
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         url = args.database_url or f"sqlite:///{Path(tmp) / 'insight.db'}"
-        tokens = load_data(url, calls=args.calls, transactions=args.transactions, customers=args.customers)
+        saved = Path(tmp) / "tokens.json"
+        if args.data_dir and not args.database_url and saved.exists():
+            tokens = json.loads(saved.read_text())
+            print(f"reusing the data loaded in {tmp}")
+        else:
+            tokens = load_data(url, calls=args.calls, transactions=args.transactions, customers=args.customers)
+            saved.write_text(json.dumps(tokens))
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]

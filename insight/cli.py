@@ -79,7 +79,12 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (INSIGHT_PORT).")] = None,
     worker: Annotated[bool, typer.Option(help="Run an embedded worker in the server process.")] = True,
     workers: Annotated[
-        int, typer.Option(min=1, help="Server processes (rate limits and credential caches are per process).")
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes, up to one per core (rate limits and credential caches are per process). "
+            "With more than one, run the workers apart: `--no-worker` here and `insight worker` beside it.",
+        ),
     ] = 1,
 ) -> None:
     """Run the API and web pages (with an embedded worker by default)."""
@@ -105,6 +110,8 @@ def serve(
         "log_level": settings.log_level.lower(),
         "log_config": None,  # keep our JSON logging; the middleware logs each request
         "access_log": False,
+        # h11 bounds the size of a request's header block (httptools does not); measured no slower here.
+        "http": "h11",
     }
     if workers > 1:
         # Each process builds the app from the environment: pass the command-line choices down that way.

@@ -31,6 +31,7 @@ from insight.db import session_scope
 from insight.errors import NotFound
 from insight.repositories import customers as customers_repo
 from insight.repositories import retention as retention_repo
+from insight.segments import service as segments_service
 from insight.storage import AudioStore
 from insight.transcribe.speakers import rebuild_profile
 from models.base import utcnow
@@ -177,5 +178,6 @@ def erase_customer(
             details={"calls": ids, "rows": dict(report.rows_deleted)},
         )
     report.audio_files_deleted = _delete_files(store, hashes)
+    segments_service.forget_cached_counts()  # the segment totals no longer count this customer
     log.info("customer %s erased: %s", customer_id, report.rows_deleted)
     return report

@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(default=120.0, gt=0, description="Time limit of one LLM request.")
 
     embedded_worker: bool = Field(default=True, description="`insight serve` also runs a worker in-process.")
+    api_threads: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="Threads per API process for blocking request work (database reads). Python runs one thread "
+        "at a time per process, so more threads than this only add switching; scale with `insight serve --workers`.",
+    )
     worker_threads: int = Field(default=1, ge=1, description="Concurrent jobs per queue in one worker process.")
     host: str = "127.0.0.1"
     port: int = 8000

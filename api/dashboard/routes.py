@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
@@ -59,11 +59,25 @@ def _context(request: Request, runtime: RuntimeDep, principal: policy.Principal 
     return {"t": STRINGS[lang], "lang": lang, "me": principal, "csrf": csrf}
 
 
+PAGE_SIZE = 50
+
+
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, runtime: RuntimeDep, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
-    calls, count = calls_repo.list_page(session, offset=0, limit=200, visibility=policy.call_visibility(principal))
+def index(
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    calls, count = calls_repo.list_page(
+        session, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, visibility=policy.call_visibility(principal)
+    )
+    pages = max(1, -(-count // PAGE_SIZE))
     return templates.TemplateResponse(
-        request, "index.html", {**_context(request, runtime, principal), "calls": calls, "count": count}
+        request,
+        "index.html",
+        {**_context(request, runtime, principal), "calls": calls, "count": count, "page": page, "pages": pages},
     )
 
 

@@ -9,6 +9,7 @@ Every run is kept as a dated snapshot, so movement between segments can be shown
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +26,32 @@ from models.base import utcnow
 log = logging.getLogger(__name__)
 
 UNCLASSIFIED = "unclassified"
+
+# Per-run segment totals are read on every dashboard view but only change when a run completes (a new run id) or a
+# customer is erased; they are kept for COUNTS_TTL_S, and erasure in this process drops them at once.
+COUNTS_TTL_S = 30.0
+_counts_cache: dict[int, tuple[float, list[segments_repo.SegmentCount]]] = {}
+_counts_lock = threading.Lock()
+
+
+def _segment_counts(session: Session, run_id: int) -> list[segments_repo.SegmentCount]:
+    now = time.monotonic()
+    with _counts_lock:
+        hit = _counts_cache.get(run_id)
+    if hit is not None and now - hit[0] < COUNTS_TTL_S:
+        return hit[1]
+    counts = segments_repo.segment_counts(session, run_id)
+    with _counts_lock:
+        if len(_counts_cache) > 64:
+            _counts_cache.clear()
+        _counts_cache[run_id] = (now, counts)
+    return counts
+
+
+def forget_cached_counts() -> None:
+    """Drop the cached per-run segment totals (after customers were erased)."""
+    with _counts_lock:
+        _counts_cache.clear()
 
 
 def as_of_instant(value: date | datetime | None) -> datetime:
@@ -123,7 +150,7 @@ def segment_table(session: Session, run_id: int | None = None) -> SegmentTable:
     """Every defined segment with its customers, net revenue and their shares in one run (empty ones included)."""
     run = latest_run(session, run_id)
     assert run.id is not None
-    counts = {c.key: c for c in segments_repo.segment_counts(session, run.id)}
+    counts = {c.key: c for c in _segment_counts(session, run.id)}
     total_customers = sum(c.customers for c in counts.values())
     total_revenue = sum(c.revenue for c in counts.values())
     stats: list[SegmentStat] = []

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.main import create_app
+from insight.db import session_scope
 from insight.errors import InvalidUpload
 from insight.ingest import check_filename
 from insight.runtime import Runtime
@@ -99,6 +100,43 @@ def test_paging(client: TestClient, tmp_path: Path) -> None:
     ids = [c["id"] for c in page["data"]]
     assert ids == sorted(ids, reverse=True)
     assert client.get("/api/calls", params={"limit": 0}).status_code == 422
+
+
+def test_dashboard_pages_through_the_calls(client: TestClient, runtime: Runtime) -> None:
+    """The call list on the dashboard shows 50 calls a page, newest first, with links to the next and previous."""
+    with session_scope(runtime.engine) as s:
+        for i in range(120):
+            s.add(
+                Call(
+                    audio_sha256=f"{i:064x}",
+                    audio_bytes=1000,
+                    filename=f"商談-{i:03d}.m4a",
+                    media_format="mov,mp4,m4a",
+                    codec="aac",
+                    duration_s=60.0,
+                    sample_rate=16000,
+                    channels=1,
+                    status="done",
+                    progress=1.0,
+                )
+            )
+    first = client.get("/", params={"lang": "ja"}).text
+    assert "商談一覧 (120)" in first
+    assert "商談-119.m4a" in first
+    assert "商談-070.m4a" in first
+    assert "商談-069.m4a" not in first
+    assert "1 / 3 ページ" in first
+    assert 'href="/?page=2&amp;lang=ja"' in first
+    assert 'rel="prev"' not in first
+    last = client.get("/", params={"page": 3, "lang": "en"}).text
+    assert "商談-019.m4a" in last
+    assert "商談-000.m4a" in last
+    assert "商談-020.m4a" not in last
+    assert "Page 3 of 3" in last
+    assert 'href="/?page=2&amp;lang=en"' in last
+    assert 'rel="next"' not in last
+    assert "<tr><td>" not in client.get("/", params={"page": 4}).text.split("<tbody>")[-1]
+    assert client.get("/", params={"page": 0}).status_code == 422
 
 
 BAD: list[tuple[str, Callable[[Path], Path], int, str]] = [
