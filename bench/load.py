@@ -2,7 +2,7 @@
 with 10,000 calls (20 utterances each) and 1,000,000 transactions loaded. Prints p50/p95/p99 latency and errors per
 endpoint. Goal: p95 <= 100 ms, no errors.
 
-    .venv/bin/python bench/load.py                          # SQLite, 50 clients, 30 s
+    .venv/bin/python bench/load.py                          # SQLite, 50 clients, 30 s per run
     .venv/bin/python bench/load.py --clients 50 --seconds 60 --database-url postgresql+psycopg://postgres@127.0.0.1/x
 
 Clients are 40 reps (each sees their own 250 calls), 8 managers (their team's 5,000 calls, plus segments and customer
@@ -194,8 +194,11 @@ async def client_loop(
     customers: int,
     results: dict[str, list[float]],
     errors: dict[str, int],
+    think_s: tuple[float, float],
 ) -> None:
     rng = random.Random(index)
+    if think_s[1] > 0:  # people do not all click in the same millisecond
+        await asyncio.sleep(rng.uniform(0, think_s[1]))
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
         while time.perf_counter() < deadline:
             label, path = requests_for(role, calls, customers, rng, index % REPS)
@@ -209,6 +212,8 @@ async def client_loop(
             results[label].append(elapsed)
             if not ok:
                 errors[label] += 1
+            if think_s[1] > 0:
+                await asyncio.sleep(rng.uniform(*think_s))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -217,7 +222,13 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def run_load(
-    base: str, tokens: dict[str, list[str]], clients: int, seconds: float, calls: int, customers: int
+    base: str,
+    tokens: dict[str, list[str]],
+    clients: int,
+    seconds: float,
+    calls: int,
+    customers: int,
+    think_s: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[dict[str, list[float]], dict[str, int], float]:
     results: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
@@ -240,11 +251,29 @@ async def run_load(
                 customers,
                 results,
                 errors,
+                think_s,
             )
             for i in range(clients)
         )
     )
     return results, errors, time.perf_counter() - started
+
+
+def report(title: str, results: dict[str, list[float]], errors: dict[str, int], wall: float) -> None:
+    total = [x for v in results.values() for x in v]
+    print(
+        f"\n{title}: {len(total):,} requests in {wall:.0f} s ({len(total) / wall:.0f}/s), {sum(errors.values())} errors"
+    )
+    print(f"{'endpoint':34} {'requests':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for label in sorted(results):
+        v = results[label]
+        print(
+            f"{label:34} {len(v):>9,} {pct(v, 0.5):>8.1f} {pct(v, 0.95):>8.1f} {pct(v, 0.99):>8.1f} {errors[label]:>7}"
+        )
+    print(
+        f"{'all':34} {len(total):>9,} {pct(total, 0.5):>8.1f} {pct(total, 0.95):>8.1f} {pct(total, 0.99):>8.1f} "
+        f"{sum(errors.values()):>7}  (mean {statistics.fmean(total) * 1000:.1f} ms)"
+    )
 
 
 def main() -> None:
@@ -255,7 +284,17 @@ def main() -> None:
     parser.add_argument("--transactions", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=50_000)
     parser.add_argument("--database-url", default=None, help="default: a SQLite file in a temporary directory")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="server processes (default: one per core)"
+    )
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs=2,
+        default=(0.5, 1.5),
+        metavar=("MIN_S", "MAX_S"),
+        help="pause of each client between requests in the 'people' run (default 0.5 1.5 s, uniform)",
+    )
     parser.add_argument(
         "--data-dir",
         type=Path,
@@ -296,6 +335,7 @@ def main() -> None:
             stderr=open(Path(tmp) / "serve.log", "wb"),
         )
         base = f"http://127.0.0.1:{port}"
+        runs = []
         try:
             for _ in range(200):
                 try:
@@ -304,29 +344,27 @@ def main() -> None:
                 except httpx.TransportError:
                     time.sleep(0.2)
             asyncio.run(run_load(base, tokens, 5, 3.0, args.calls, args.customers))  # warm-up, not counted
-            results, errors, wall = asyncio.run(
-                run_load(base, tokens, args.clients, args.seconds, args.calls, args.customers)
-            )
+            # People: each client reads the answer and clicks again after a pause, like someone at a dashboard.
+            think = (float(args.think[0]), float(args.think[1]))
+            people = asyncio.run(run_load(base, tokens, args.clients, args.seconds, args.calls, args.customers, think))
+            runs.append((f"{args.clients} clients pausing {think[0]:g}-{think[1]:g} s between requests", people))
+            # Saturation: the same clients with no pause at all (closed loop): the most the box serves.
+            flat = asyncio.run(run_load(base, tokens, args.clients, args.seconds, args.calls, args.customers))
+            runs.append((f"{args.clients} clients with no pause (saturation)", flat))
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(30)
 
-    total = [x for v in results.values() for x in v]
-    print(
-        f"\n{args.clients} clients for {wall:.0f} s on {url.split(':')[0]} ({args.workers} server process(es)): "
-        f"{len(total):,} requests "
-        f"({len(total) / wall:.0f}/s), {sum(errors.values())} errors"
-    )
-    print(f"{'endpoint':34} {'requests':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
-    for label in sorted(results):
-        v = results[label]
-        print(
-            f"{label:34} {len(v):>9,} {pct(v, 0.5):>8.1f} {pct(v, 0.95):>8.1f} {pct(v, 0.99):>8.1f} {errors[label]:>7}"
-        )
-    print(
-        f"{'all':34} {len(total):>9,} {pct(total, 0.5):>8.1f} {pct(total, 0.95):>8.1f} {pct(total, 0.99):>8.1f} "
-        f"{sum(errors.values()):>7}  (mean {statistics.fmean(total) * 1000:.1f} ms)"
-    )
+    where = url.split(":")[0]
+    print(f"\n{where}, {args.workers} server process(es), load generator on the same {os.cpu_count()} cores")
+    for title, (results, errors, wall) in runs:
+        report(title, results, errors, wall)
+    print("\ngoal: p95 <= 100 ms, 0 errors")
+    for title, (results, errors, _) in runs:
+        total = [x for v in results.values() for x in v]
+        p95 = pct(total, 0.95)
+        met = "met" if p95 <= 100 and not sum(errors.values()) else "not met"
+        print(f"  {title}: p95 {p95:.1f} ms, {sum(errors.values())} errors -> {met}")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from huey import RedisHuey, SqliteHuey
@@ -135,6 +135,77 @@ def submit(
 ) -> tuple[Job, bool]:
     """Create the job for ``key`` unless it exists (a double submit makes one job). Wake the queue after commit."""
     return jobs_repo.get_or_create(session, key=key, queue=queue, name=name, call_id=call_id, max_attempts=max_attempts)
+
+
+def period_key(name: str, now: datetime, interval_s: float) -> str:
+    """The job key of the period ``now`` falls in: ``<name>:periodic:<period number>``."""
+    return f"{name}:periodic:{int(now.timestamp() // interval_s)}"
+
+
+def submit_periodic(
+    session: Session, *, name: str, queue: str, now: datetime, interval_s: float, max_attempts: int
+) -> bool:
+    """Submit this period's job unless some worker already did. Returns True when it was created."""
+    _, created = submit(
+        session, key=period_key(name, now, interval_s), queue=queue, name=name, call_id=None, max_attempts=max_attempts
+    )
+    return created
+
+
+class PeriodicJob:
+    """A thread that submits the job ``name`` once per ``interval_s`` (off when 0).
+
+    Every worker may run one: the period's job key lets exactly one job per period exist, and one worker runs it.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        queues: Queues,
+        *,
+        name: str,
+        queue: str,
+        interval_s: float,
+        max_attempts: int,
+        check_every_s: float = 60.0,
+    ) -> None:
+        self.engine, self.queues = engine, queues
+        self.name, self.queue = name, queue
+        self.interval_s = interval_s
+        self.max_attempts = max_attempts
+        self.check_every_s = min(check_every_s, interval_s) if interval_s > 0 else check_every_s
+        self._stop = threading.Event()
+
+    def tick(self, now: datetime | None = None) -> bool:
+        """Submit the current period's job if it does not exist yet; wake the queue when it was created."""
+        with session_scope(self.engine) as session:
+            created = submit_periodic(
+                session,
+                name=self.name,
+                queue=self.queue,
+                now=now or utcnow(),
+                interval_s=self.interval_s,
+                max_attempts=self.max_attempts,
+            )
+        if created:
+            self.queues.wake(self.queue)
+        return created
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - the schedule must outlive a transient database error
+                log.exception("could not submit the periodic job %s", self.name)
+            if self._stop.wait(self.check_every_s):
+                return
+
+    def start(self) -> None:
+        if self.interval_s > 0:
+            threading.Thread(target=self._loop, daemon=True, name=f"schedule-{self.name}").start()
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 class JobRunner:

@@ -67,8 +67,8 @@ class EmbeddedWorker:
         self.names = queues
         self.threads = runtime.settings.worker_threads
         self.consumers: list[EmbeddedConsumer] = []
-        self.scheduler = segments_tasks.SegmentScheduler(runtime) if segments_tasks.QUEUE in queues else None
-        self.retention = retention_tasks.RetentionScheduler(runtime) if retention_tasks.QUEUE in queues else None
+        self.scheduler = segments_tasks.scheduler(runtime) if segments_tasks.QUEUE in queues else None
+        self.retention = retention_tasks.scheduler(runtime) if retention_tasks.QUEUE in queues else None
 
     def start(self) -> None:
         self.consumers = start_consumers(self.runner.queues, self.names, threads=self.threads)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlmodel import Session
 
+from api.auth import VisibleCall
 from api.deps import RuntimeDep, SessionDep
-from api.routes.calls import ERRORS, _get_call
+from api.routes.calls import ERRORS
 from api.schemas.speakers import MetricsPublic, SpeakerPublic, SpeakersPatch, SpeakersPublic
 from insight.errors import NotFound
 from insight.repositories import speakers as speakers_repo
@@ -33,17 +34,17 @@ def _speakers(session: Session, call_id: int) -> SpeakersPublic:
 
 
 @router.get("/{call_id}/speakers", response_model=SpeakersPublic, responses=ERRORS)
-def get_speakers(call_id: int, session: SessionDep) -> SpeakersPublic:
+def get_speakers(call_id: int, _call: VisibleCall, session: SessionDep) -> SpeakersPublic:
     """The call's speakers with their roles (empty until the speaker stage has run)."""
-    _get_call(session, call_id)
     return _speakers(session, call_id)
 
 
 @router.patch("/{call_id}/speakers", response_model=SpeakersPublic, responses=ERRORS)
-def patch_speakers(call_id: int, body: SpeakersPatch, runtime: RuntimeDep, session: SessionDep) -> SpeakersPublic:
+def patch_speakers(
+    call_id: int, _call: VisibleCall, body: SpeakersPatch, runtime: RuntimeDep, session: SessionDep
+) -> SpeakersPublic:
     """Rename speakers and fix their roles; the call's metrics are recomputed at once and its minutes in the
     background, and a confirmed rep's voice is enrolled into their voice profile when the call names its rep."""
-    _get_call(session, call_id)
     changes = [SpeakerChange(label=c.label, name=c.name, role=c.role) for c in body.speakers]
     wake = update_speakers(runtime.engine, call_id, changes, max_attempts=runtime.settings.job_max_attempts)
     for queue in wake:
@@ -53,9 +54,8 @@ def patch_speakers(call_id: int, body: SpeakersPatch, runtime: RuntimeDep, sessi
 
 
 @router.get("/{call_id}/metrics", response_model=MetricsPublic, responses=ERRORS)
-def get_metrics(call_id: int, session: SessionDep) -> MetricsPublic:
+def get_metrics(call_id: int, _call: VisibleCall, session: SessionDep) -> MetricsPublic:
     """Conversation metrics: talk ratio, monologues, questions, interactivity, interruptions, pace, silence."""
-    _get_call(session, call_id)
     row = speakers_repo.get_metrics(session, call_id)
     if row is None:
         raise NotFound(

@@ -169,6 +169,26 @@ def sliding_windows(regions: Sequence[tuple[int, int]], hop_s: float) -> list[tu
     return out
 
 
+def embed_speech(
+    audio: Audio,
+    encoder: VoiceEncoder,
+    *,
+    hop_s: float,
+    min_silence_ms: int = 250,
+    limit: int | None = None,
+) -> tuple[list[tuple[int, int]], list[tuple[int, int, int]], Embeddings]:
+    """VAD, sliding windows and one voice embedding per window: the voice prints of one piece of audio.
+
+    Returns the speech regions, the windows ``(region index, start, end)`` (the first ``limit`` when given) and their
+    embeddings, all in samples relative to ``audio``.
+    """
+    regions = speech_regions(audio, min_silence_ms=min_silence_ms)
+    windows = sliding_windows(regions, hop_s)
+    if limit is not None:
+        windows = windows[:limit]
+    return regions, windows, encoder.embed_windows(audio, regions, windows)
+
+
 def _cluster(emb: Embeddings, k: int) -> npt.NDArray[np.int64]:
     """Average-linkage cosine clustering into ``k`` clusters of real speakers.
 
@@ -268,9 +288,10 @@ def diarize_stream(
     windows: list[tuple[int, int, int]] = []
     parts: list[Embeddings] = []
     for offset_s, audio in chunks:
-        local = speech_regions(audio, min_silence_ms=options.vad_min_silence_ms)
-        local_windows = sliding_windows(local, options.hop_s)
-        parts.append(encoder.embed_windows(audio, local, local_windows))
+        local, local_windows, embeddings = embed_speech(
+            audio, encoder, hop_s=options.hop_s, min_silence_ms=options.vad_min_silence_ms
+        )
+        parts.append(embeddings)
         base = int(round(offset_s * SAMPLE_RATE))
         windows.extend((r + len(regions), a + base, b + base) for r, a, b in local_windows)
         regions.extend((a + base, b + base) for a, b in local)

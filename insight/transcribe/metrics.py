@@ -97,7 +97,8 @@ def spoken_units(text: str) -> tuple[int, str]:
     return len(re.findall(r"[A-Za-z0-9']+", text)), "words"
 
 
-def _union(spans: Sequence[tuple[float, float]]) -> float:
+def union_length(spans: Sequence[tuple[float, float]]) -> float:
+    """Seconds covered by ``spans`` (overlaps counted once)."""
     total, cur_a, cur_b = 0.0, None, None
     for a, b in sorted(spans):
         if cur_b is None or a > cur_b:
@@ -181,7 +182,7 @@ def compute(utterances: Sequence[Spoken], duration_s: float) -> dict[str, Any]:
     questions_by_role: dict[str, int] = {"rep": 0, "customer": 0, "other": 0}
     total_talk = 0.0
     for label, s in speakers.items():
-        talk = _union(s["spans"])
+        talk = union_length(s["spans"])
         total_talk += talk
         talk_by_role[s["role"]] = talk_by_role.get(s["role"], 0.0) + talk
         questions_by_role[s["role"]] = questions_by_role.get(s["role"], 0) + s["q"]
@@ -210,7 +211,7 @@ def compute(utterances: Sequence[Spoken], duration_s: float) -> dict[str, Any]:
     switches = sum(1 for a, b in zip(tspans, tspans[1:], strict=False) if a.speaker != b.speaker)
     minutes = max(duration_s, 1e-6) / 60.0
     rep_customer = talk_by_role["rep"] + talk_by_role["customer"]
-    speech = _union([(u.start, u.end) for u in utterances])
+    speech = union_length([(u.start, u.end) for u in utterances])
     customer_turns = [t.end - t.start for t in tspans if t.role == "customer"]
     pace_by_role: dict[str, float | None] = {}
     for role in ("rep", "customer"):

@@ -37,7 +37,7 @@ from insight.repositories import transcripts as transcripts_repo
 from insight.storage import AudioStore
 from insight.transcribe import metrics as metrics_mod
 from insight.transcribe.audio import SAMPLE_RATE, iter_windows
-from insight.transcribe.diarize import SpeakerLookup, VoiceEncoder, diarize_stream, sliding_windows, speech_regions
+from insight.transcribe.diarize import SpeakerLookup, VoiceEncoder, diarize_stream, embed_speech
 from models import CallStatus, Role, RoleSource, Speaker, Utterance, VoiceProfile
 
 log = logging.getLogger(__name__)
@@ -167,10 +167,8 @@ def _channel_prints(path: Any, window_s: float, encoder: VoiceEncoder) -> dict[i
             if len(collected[ch]) >= _PRINT_WINDOWS:
                 continue
             audio = np.ascontiguousarray(window.samples[ch])
-            regions = speech_regions(audio)
-            wins = sliding_windows(regions, 1.6)[: _PRINT_WINDOWS - len(collected[ch])]
-            if wins:
-                collected[ch].extend(encoder.embed_windows(audio, regions, wins))
+            _, _, embeddings = embed_speech(audio, encoder, hop_s=1.6, limit=_PRINT_WINDOWS - len(collected[ch]))
+            collected[ch].extend(embeddings)
         if all(len(v) >= _PRINT_WINDOWS for v in collected.values()):
             break
     prints: dict[int, np.ndarray] = {}
@@ -190,7 +188,7 @@ def collect_speakers(drafts: Sequence[UtteranceDraft]) -> dict[str, SpeakerDraft
         s.questions += metrics_mod.count_questions(u.text)
         s.pitches += len(_SALES_PHRASES.findall(u.text))
     for s in speakers.values():
-        s.talk_s = metrics_mod._union(s.spans)
+        s.talk_s = metrics_mod.union_length(s.spans)
     return speakers
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy import update
 from sqlmodel import Session, SQLModel, col, select
 
+from insight import retention_tasks
 from insight.db import session_scope
 from insight.ingest import UploadMeta, ingest
 from insight.repositories import customers as customers_repo
@@ -19,11 +20,14 @@ from insight.repositories import transcripts as transcripts_repo
 from insight.retention import erase_customer, purge_expired
 from insight.runtime import Runtime
 from insight.transcribe.speakers import rebuild_profile
+from insight.worker import build_runner
 from models import (
     AuditEvent,
     Call,
     CallMetrics,
     CustomerSegment,
+    Job,
+    JobState,
     Minutes,
     Speaker,
     Transaction,
@@ -263,3 +267,33 @@ def test_retention_keeps_only_anonymous_figures(runtime: Runtime, tmp_path: Path
         again = ingest(runtime, fh, UploadMeta(filename="old-recording.wav", owner_id=owner.user_id))
     assert again.created
     assert again.call.id != old.call_id
+
+
+def test_the_retention_schedule_purges_through_the_queue(runtime: Runtime, tmp_path: Path) -> None:
+    """The schedule submits one purge job per period (however many workers tick) and a worker runs it."""
+    owner = auth.make_user(runtime, "rep@example.com")
+    old = seed_call(runtime, tmp_path, "old", seconds=1.0, customer=None, deal=None, owner=owner.user_id)
+    with session_scope(runtime.engine) as s:
+        s.execute(
+            update(Call).where(col(Call.id) == old.call_id).values(created_at=datetime.now(UTC) - timedelta(days=40))
+        )
+    rt = Runtime.build(runtime.settings.model_copy(update={"retention_days": 30, "retention_interval_s": 3600.0}))
+    try:
+        schedule = retention_tasks.scheduler(rt)
+        now = datetime(2026, 11, 25, 10, 5, tzinfo=UTC)
+        assert schedule.tick(now)
+        assert not schedule.tick(now + timedelta(minutes=50))  # same hour: another worker's tick adds nothing
+        runner = build_runner(rt)
+        assert runner.run_next("analyze")
+        assert not runner.run_next("analyze")
+        with Session(rt.engine) as s:
+            call = s.get(Call, old.call_id)
+            assert call is not None
+            assert call.purged_at is not None
+            jobs = s.exec(select(Job).where(Job.name == retention_tasks.NAME)).all()
+        assert [(j.state, j.key) for j in jobs] == [(JobState.done, f"{retention_tasks.NAME}:periodic:{498778}")]
+        assert schedule.tick(now + timedelta(hours=1))  # the next hour gets its own job
+        off = retention_tasks.scheduler(Runtime.build(runtime.settings.model_copy(update={"retention_days": 0})))
+        assert off.interval_s == 0  # no retention configured: the schedule never starts
+    finally:
+        rt.close()

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from insight.crm_sync.importer import import_transactions
 from insight.crm_sync.tabular import ImportOptions
 from insight.db import session_scope
+from insight.queue import submit_periodic
 from insight.repositories import segments as segments_repo
 from insight.runtime import Runtime
 from insight.segments import service
@@ -155,9 +156,18 @@ def test_periodic_job_runs_once_per_period(runtime: Runtime, tmp_path: Path) -> 
     load(runtime, tmp_path)
     now = datetime(2024, 2, 1, 12, tzinfo=UTC)
     with session_scope(runtime.engine) as s:
-        assert segments_tasks.submit_periodic(s, now=now, interval_s=86400, max_attempts=3)
+        assert submit_periodic(
+            s, name=segments_tasks.NAME, queue=segments_tasks.QUEUE, now=now, interval_s=86400, max_attempts=3
+        )
     with session_scope(runtime.engine) as s:  # another worker, same day: no second job
-        assert not segments_tasks.submit_periodic(s, now=now.replace(hour=23), interval_s=86400, max_attempts=3)
+        assert not submit_periodic(
+            s,
+            name=segments_tasks.NAME,
+            queue=segments_tasks.QUEUE,
+            now=now.replace(hour=23),
+            interval_s=86400,
+            max_attempts=3,
+        )
     runner = build_runner(runtime)
     assert runner.run_next("analyze")
     assert not runner.run_next("analyze")
