@@ -1,15 +1,18 @@
 """Load test: 50 concurrent clients on the dashboard and call endpoints of a real ``insight serve`` (127.0.0.1 only),
 with 10,000 calls (20 utterances each) and 1,000,000 transactions loaded. Prints p50/p95/p99 latency and errors per
-endpoint. Goal: p95 <= 100 ms, no errors.
+endpoint, for two runs on the same server. Goal: p95 <= 100 ms, no errors.
 
     .venv/bin/python bench/load.py                          # SQLite, 50 clients, 30 s per run
     .venv/bin/python bench/load.py --clients 50 --seconds 60 --database-url postgresql+psycopg://postgres@127.0.0.1/x
+    .venv/bin/python bench/load.py --data-dir /tmp/load     # keep the loaded data and reuse it next time
 
 Clients are 40 reps (each sees their own 250 calls), 8 managers (their team's 5,000 calls, plus segments and customer
 records) and 2 admins, each with an API token; every client picks a random request from its role's mix, sends it,
-waits for the answer and repeats (closed loop, no think time). Request rate limits are off for the run
-(INSIGHT_RATE_LIMIT_PER_MINUTE=0) so that the figures measure the service, not the limiter. The load generator
-shares the machine's cores with the server.
+waits for the answer and repeats. The first run is people at a dashboard: each client pauses 0.5-1.5 s after an
+answer before its next request (--think). The second is saturation: the same clients with no pause at all, so it
+measures the most requests per second the machine serves and the queueing latency at that rate. Request rate limits
+are off (INSIGHT_RATE_LIMIT_PER_MINUTE=0) so that the figures measure the service, not the limiter. The server runs
+one process per core (--workers) and shares those cores with the load generator.
 """
 
 from __future__ import annotations
@@ -343,7 +346,9 @@ def main() -> None:
                         break
                 except httpx.TransportError:
                     time.sleep(0.2)
-            asyncio.run(run_load(base, tokens, 5, 3.0, args.calls, args.customers))  # warm-up, not counted
+            # Warm-up, not counted: every client's token once through every server process (credential caches,
+            # compiled templates and statements, pooled connections).
+            asyncio.run(run_load(base, tokens, args.clients, 5.0, args.calls, args.customers))
             # People: each client reads the answer and clicks again after a pause, like someone at a dashboard.
             think = (float(args.think[0]), float(args.think[1]))
             people = asyncio.run(run_load(base, tokens, args.clients, args.seconds, args.calls, args.customers, think))
