@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.auth import ActorDep, PrincipalDep, VisibleCall, require_original
+from api.auth import ActorDep, PrincipalDep, VisibleCall, audit_read, require_original
 from api.deps import RuntimeDep, SessionDep
 from api.routes.calls import ERRORS
 from api.schemas.minutes import MinutesPublic
@@ -69,7 +69,7 @@ def get_minutes(
     if content is None:  # never serve the original in place of a missing redacted copy
         raise NotFound(f"Call {call_id} has no redacted minutes.", hint="Ask an admin to re-run the call's analysis.")
     if original:
-        audit.record_now(runtime.engine, actor, audit.Action.original_read, object_type="call", object_id=call_id)
+        audit_read(request, runtime, actor, audit.Action.original_read, call_id)
     doc = MinutesDoc.model_validate(content)
     if wants_markdown(request, fmt):
         text = render_markdown(doc, title=call.filename, link=lambda uid: f"/calls/{call_id}#u{uid}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,10 @@ from sqlmodel import Session, select
 
 from api.main import create_app
 from insight.db import session_scope
+from insight.nlp.minutes_schema import MinutesDoc
 from insight.repositories import transcripts as transcripts_repo
 from insight.runtime import Runtime
-from models import AuditEvent, Utterance
+from models import AuditEvent, Minutes, Utterance
 from tests.fixtures import auth, bad_audio
 
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/api/auth/login")}
@@ -77,6 +79,20 @@ def world(runtime: Runtime, tmp_path: Path) -> Iterator[World]:
                         words=[{"start": 0.0, "end": 0.5, "text": "田中", "probability": 0.9}],
                     )
                 ],
+            )
+            s.add(
+                Minutes(
+                    call_id=call_id,
+                    language="ja",
+                    backend="offline",
+                    content=MinutesDoc(language="ja", reference_date=date(2026, 11, 25), notice="田中様").model_dump(
+                        mode="json"
+                    ),
+                    content_redacted=MinutesDoc(
+                        language="ja", reference_date=date(2026, 11, 25), notice="[氏名]様"
+                    ).model_dump(mode="json"),
+                    generated_at=datetime.now(UTC),
+                )
             )
         yield World(client, runtime, call_id=call_id, **accounts)
 
@@ -238,3 +254,21 @@ def test_scopes_by_area(world: World) -> None:
     r = c.put("/api/segments/definitions/champions", json={"label_en": "Best"}, headers=world.manager_east.headers)
     assert r.status_code == 403
     assert c.get("/metrics", headers=world.manager_east.headers).status_code == 200
+
+
+def test_original_minutes_reads_are_audited_once_per_minute(world: World) -> None:
+    """Original minutes: owner and admins only; a reader's reloads within a minute are one audited read."""
+    c, call_id = world.client, world.call_id
+    url = f"/api/calls/{call_id}/minutes"
+    assert c.get(url, headers=world.manager_east.headers).json()["minutes"]["notice"] == "[氏名]様"
+    assert c.get(f"{url}?view=original", headers=world.manager_east.headers).status_code == 403
+    for _ in range(3):
+        r = c.get(f"{url}?view=original", headers=world.admin.headers)
+        assert r.status_code == 200
+        assert r.json()["minutes"]["notice"] == "田中様"
+    assert c.get(f"{url}?view=original", headers=world.rep_b.headers).json()["minutes"]["notice"] == "田中様"
+    with Session(world.runtime.engine) as s:
+        events = s.exec(
+            select(AuditEvent).where(AuditEvent.object_id == str(call_id), AuditEvent.action == "call.original_read")
+        ).all()
+    assert sorted(e.actor_user_id or 0 for e in events) == sorted([world.admin.user_id, world.rep_b.user_id])
