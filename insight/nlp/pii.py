@@ -356,6 +356,9 @@ _JA_NOT_NAMES = set(
     "お疲れ 外人 素人 玄人 業界 運転手 お医者".split()
 )
 _JA_ROLE_ENDINGS = tuple("者社店家員長会所局部課")
+# Head counts before 様: 50名様, 三名様, 五人様, 何名さま are numbers of people, not names.
+_JA_NUMERALS = "一二三四五六七八九十百千万何数"
+_JA_COUNTERS = {"名", "人", "組", "方", "件", "台", "席", "口"}
 _EN_TITLE_NAME = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+(?P<name>[A-Z][a-z'-]+(?:\s+[A-Z][a-z'-]+)?)")
 _EN_INTRO_NAME = re.compile(
     r"\b(?:[Mm]y name(?:'s| is)|[Tt]his is|[Ii]t's|I'm|I am|[Ss]peaking with|[Aa]sk for|[Cc]ontact)\s+"
@@ -370,6 +373,10 @@ def _find_names_by_pattern(folded: str) -> Iterator[tuple[int, int]]:
     for match in _JA_NAME_BEFORE_HONORIFIC.finditer(folded):
         name = match["name"]
         if name in _JA_NOT_NAMES or (len(name) > 1 and name.endswith(_JA_ROLE_ENDINGS)):
+            continue
+        counted = name.lstrip(_JA_NUMERALS)
+        after_number = match.start() > 0 and folded[match.start() - 1].isdigit()
+        if counted in _JA_COUNTERS and (after_number or counted != name):
             continue
         yield match.start("name"), match.end("name")
     for pattern in (_EN_TITLE_NAME, _EN_INTRO_NAME):
