@@ -188,6 +188,13 @@ def upload(
     rep_channel: Annotated[str | None, typer.Option(help="Stereo: left or right is the rep.")] = None,
     rep: Annotated[str | None, typer.Option(help="Who the rep is (user id or e-mail), for voice matching.")] = None,
     speakers: Annotated[int | None, typer.Option(help="Number of speakers, if known (mono recordings).")] = None,
+    recorded_at: Annotated[
+        str | None,
+        typer.Option(
+            help="When the call took place (ISO 8601, e.g. 2026-11-20T14:00+09:00); relative dates in the minutes "
+            "(来週, next Friday) are resolved against it. Default: the upload time."
+        ),
+    ] = None,
     wait: Annotated[bool, typer.Option(help="Wait until every call is processed.")] = False,
     show: Annotated[bool, typer.Option(help="With --wait: print the first call's transcript.")] = False,
     timeout: Annotated[float, typer.Option(help="With --wait: give up after this many seconds.")] = 3600.0,
@@ -196,6 +203,13 @@ def upload(
     """Upload recordings to a running server."""
     import httpx
 
+    if recorded_at is not None:
+        try:
+            datetime.fromisoformat(recorded_at)
+        except ValueError:
+            err.print(f"[red]--recorded-at {recorded_at!r} is not a date-time.[/red]")
+            err.print("Use ISO 8601 with the offset, e.g. 2026-11-20T14:00+09:00")
+            raise typer.Exit(2) from None
     base = (server or _settings().base_url).rstrip("/")
     ids: list[int] = []
     failed = 0
@@ -215,6 +229,7 @@ def upload(
                         "rep_channel": rep_channel,
                         "rep": rep,
                         "speakers": str(speakers) if speakers else None,
+                        "recorded_at": recorded_at,
                     }.items()
                     if v
                 }

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -177,16 +178,27 @@ def test_serve_then_upload_and_wait(server: tuple[str, dict[str, str]], tmp_path
     calls = httpx.get(f"{url}/api/calls", headers=auth).json()
     assert calls["count"] == 1
     call = calls["data"][0]
+    assert call["recorded_at"] is None
     assert call["status"] == "done"
     assert call["progress"] == 100.0
     transcript = httpx.get(f"{url}/api/calls/{call['id']}/transcript", headers=auth).json()
     assert transcript["language"] == "en"
     words = [w for u in transcript["utterances"] for w in u["words"]]
     assert len(words) >= 20
+    # When the call took place can be given (the minutes resolve 来週 / next Friday against it); a bad one is refused.
+    tone = bad_audio.good_wav(tmp_path / "tone.wav", seconds=1.0, channels=1)
+    bad_date = insight("upload", str(tone), "--server", url, "--recorded-at", "last tuesday", env=env)
+    assert bad_date.returncode == 2
+    assert "ISO 8601" in bad_date.stderr
+    dated = insight("upload", str(tone), "--server", url, "--recorded-at", "2026-11-20T14:00+09:00", env=env)
+    assert dated.returncode == 0, dated.stdout + dated.stderr
+    listed = httpx.get(f"{url}/api/calls", headers=auth).json()["data"]
+    tone_call = next(c for c in listed if c["filename"] == "tone.wav")
+    assert datetime.fromisoformat(tone_call["recorded_at"]) == datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
     # The same file again is the same call, reported as a duplicate.
     again = insight("upload", str(jfk), "--server", url, env=env)
     assert again.returncode == 0, again.stderr
-    assert httpx.get(f"{url}/api/calls", headers=auth).json()["count"] == 1
+    assert httpx.get(f"{url}/api/calls", headers=auth).json()["count"] == 2
     # The web pages and the audio are served too, after signing in with the password.
     with httpx.Client(base_url=url) as browser:
         assert (

@@ -80,6 +80,7 @@ def to_public(call: Call, jobs: list[Job]) -> CallPublic:
         customer_external_id=call.customer_external_id,
         deal_external_id=call.deal_external_id,
         processing_s=call.processing_s,
+        recorded_at=call.recorded_at,
         created_at=call.created_at,
         updated_at=call.updated_at,
         jobs=[JobPublic.model_validate(j, from_attributes=True) for j in jobs],

@@ -56,6 +56,9 @@ class CallPublic(BaseModel):
     customer_external_id: str | None
     deal_external_id: str | None
     processing_s: float | None
+    recorded_at: datetime | None = Field(
+        default=None, description="When the call took place, as given at upload (the minutes' reference date)"
+    )
     created_at: datetime
     updated_at: datetime
     jobs: list[JobPublic] = []
