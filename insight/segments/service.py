@@ -30,21 +30,26 @@ UNCLASSIFIED = "unclassified"
 # Per-run segment totals are read on every dashboard view but only change when a run completes (a new run id) or a
 # customer is erased; they are kept for COUNTS_TTL_S, and erasure in this process drops them at once.
 COUNTS_TTL_S = 30.0
-_counts_cache: dict[int, tuple[float, list[segments_repo.SegmentCount]]] = {}
+_CountsKey = tuple[str, int, datetime | None, datetime]
+_counts_cache: dict[_CountsKey, tuple[float, list[segments_repo.SegmentCount]]] = {}
 _counts_lock = threading.Lock()
 
 
-def _segment_counts(session: Session, run_id: int) -> list[segments_repo.SegmentCount]:
+def _segment_counts(session: Session, run: SegmentRun) -> list[segments_repo.SegmentCount]:
+    assert run.id is not None
+    # The database and the run's own timestamps are part of the key: run ids repeat across databases (and after a
+    # database is emptied), a run's start and finish instants do not.
+    key: _CountsKey = (str(session.get_bind().engine.url), run.id, run.finished_at, run.started_at)
     now = time.monotonic()
     with _counts_lock:
-        hit = _counts_cache.get(run_id)
+        hit = _counts_cache.get(key)
     if hit is not None and now - hit[0] < COUNTS_TTL_S:
         return hit[1]
-    counts = segments_repo.segment_counts(session, run_id)
+    counts = segments_repo.segment_counts(session, run.id)
     with _counts_lock:
         if len(_counts_cache) > 64:
             _counts_cache.clear()
-        _counts_cache[run_id] = (now, counts)
+        _counts_cache[key] = (now, counts)
     return counts
 
 
@@ -150,7 +155,7 @@ def segment_table(session: Session, run_id: int | None = None) -> SegmentTable:
     """Every defined segment with its customers, net revenue and their shares in one run (empty ones included)."""
     run = latest_run(session, run_id)
     assert run.id is not None
-    counts = {c.key: c for c in _segment_counts(session, run.id)}
+    counts = {c.key: c for c in _segment_counts(session, run)}
     total_customers = sum(c.customers for c in counts.values())
     total_revenue = sum(c.revenue for c in counts.values())
     stats: list[SegmentStat] = []

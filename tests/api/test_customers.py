@@ -106,6 +106,16 @@ def test_import_segments_and_customer_record(client: TestClient, runtime: Runtim
         client.put("/api/segments/definitions/champions", json={"m_min": 4})
     assert len(client.get("/api/segments/runs").json()) == 2
 
+    # Erasing a customer takes them out of the segment totals at once (the totals are cached per run).
+    before = client.get("/api/segments").json()
+    assert before["customers"] == 5
+    erased = client.delete(f"/api/admin/customers/{alice_id}")
+    assert erased.status_code == 200, erased.text
+    after = client.get("/api/segments").json()
+    assert after["run"]["id"] == before["run"]["id"]
+    assert after["customers"] == 4
+    assert after["revenue"] == pytest.approx(before["revenue"] - 650.0)
+
 
 def test_bad_file_through_the_api_reports_rows_and_imports_nothing(client: TestClient, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
