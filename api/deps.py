@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from insight.runtime import Runtime
 
@@ -26,11 +27,18 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
     """A read session per request (writes go through services that own their transaction).
 
-    Opening it does no I/O (the connection is taken on first use, in the endpoint's thread); closing it returns the
-    connection to the pool with a rollback of the read transaction, which is short enough to do here.
+    Opening it does no I/O (the connection is taken on first use, in the endpoint's thread). Closing it rolls back
+    the read transaction: a local SQLite file does that in microseconds, here; a database server is across a
+    network that may stall, so there it happens in the thread pool and never holds up the event loop.
     """
-    with Session(runtime.engine, expire_on_commit=False) as session:
+    session = Session(runtime.engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        if runtime.engine.dialect.name == "sqlite":
+            session.close()
+        else:
+            await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
