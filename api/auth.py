@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import RuntimeDep
 from insight import audit
 from insight.auth import policy
 from insight.auth import service as auth_service
@@ -168,10 +168,18 @@ def check_call(request: Request, session: Session, principal: Principal, call_id
     return call
 
 
+def _check_call_in_own_session(request: Request, runtime: Runtime, principal: Principal, call_id: int) -> Call:
+    # Its own session, closed before the thread hop ends: a pooled connection is never held while the request
+    # waits for its next thread. (Holding one across hops deadlocks under load: every request thread waiting for
+    # a connection that requests queued for a thread hold.) The call comes back detached, its columns loaded.
+    with Session(runtime.engine, expire_on_commit=False) as session:
+        return check_call(request, session, principal, call_id)
+
+
 def authorize(area: Area) -> Callable[..., Awaitable[Principal]]:
     """The router-level dependency for ``area``: scopes for the method, and the call of a ``{call_id}`` route."""
 
-    async def dependency(request: Request, principal: PrincipalDep, session: SessionDep) -> Principal:
+    async def dependency(request: Request, principal: PrincipalDep, runtime: RuntimeDep) -> Principal:
         required = area.required(request.method)
         if not principal.has_any(required):
             raise Forbidden(
@@ -181,7 +189,7 @@ def authorize(area: Area) -> Callable[..., Awaitable[Principal]]:
             )
         call_id = _path_call_id(request)
         if call_id is not None:
-            await run_in_threadpool(check_call, request, session, principal, call_id)
+            await run_in_threadpool(_check_call_in_own_session, request, runtime, principal, call_id)
         return principal
 
     dependency.__name__ = f"authorize_{area.name}"
@@ -189,11 +197,11 @@ def authorize(area: Area) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-async def visible_call(call_id: int, request: Request, session: SessionDep, principal: PrincipalDep) -> Call:
+async def visible_call(call_id: int, request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> Call:
     cached: Call | None = getattr(request.state, "call", None)
     if cached is not None and cached.id == call_id:  # checked by the router's guard already
         return cached
-    return await run_in_threadpool(check_call, request, session, principal, call_id)
+    return await run_in_threadpool(_check_call_in_own_session, request, runtime, principal, call_id)
 
 
 VisibleCall = Annotated[Call, Depends(visible_call)]

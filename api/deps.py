@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from insight.runtime import Runtime
 
@@ -38,7 +39,11 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
         if runtime.engine.dialect.name == "sqlite":
             session.close()
         else:
-            await run_in_threadpool(session.close)
+            # Not on the request threads' limiter: when every request thread is waiting for a pooled connection,
+            # the close that returns one must not wait for a request thread (a deadlock until the pool times out).
+            # Shielded, so a cancelled request still returns its connection.
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -21,10 +21,22 @@ WRITE_OPTION = "insight_write"
 SQLITE_POOL_SIZE = 16
 SQLITE_POOL_OVERFLOW = 48
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
+SERVER_POOL_SIZE = 10
+SERVER_POOL_OVERFLOW = 20
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create the engine for ``url``: SQLite in WAL mode with a busy timeout, or PostgreSQL with pre-ping."""
+def make_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+    pool_timeout_s: float = 30.0,
+) -> Engine:
+    """Create the engine for ``url``: SQLite in WAL mode with a busy timeout, or PostgreSQL with pre-ping.
+
+    ``pool_size`` / ``max_overflow`` default to 16 / 48 for SQLite and 10 / 20 for a database server.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -37,9 +49,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             # pragmas costs more than most reads, so connections are kept. The pool is sized for the API's
             # request threads plus the embedded worker; past it a thread waits for a connection to come back.
             poolclass=QueuePool,
-            pool_size=SQLITE_POOL_SIZE,
-            max_overflow=SQLITE_POOL_OVERFLOW,
-            pool_timeout=30,
+            pool_size=SQLITE_POOL_SIZE if pool_size is None else pool_size,
+            max_overflow=SQLITE_POOL_OVERFLOW if max_overflow is None else max_overflow,
+            pool_timeout=pool_timeout_s,
         )
 
         @event.listens_for(engine, "connect")
@@ -67,7 +79,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             dbapi_conn.isolation_level = None
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=SERVER_POOL_SIZE if pool_size is None else pool_size,
+        max_overflow=SERVER_POOL_OVERFLOW if max_overflow is None else max_overflow,
+        pool_timeout=pool_timeout_s,
+    )
 
 
 @contextmanager

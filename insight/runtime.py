@@ -30,7 +30,12 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings, *, run_migrations: bool = True) -> Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(
+            settings.resolved_database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout_s=settings.db_pool_timeout_s,
+        )
         if run_migrations:
             migrate(engine)
         store = AudioStore(settings.audio_dir, settings.tmp_dir)

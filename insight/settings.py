@@ -26,6 +26,15 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path(".insight"), description="SQLite DB, audio store, queue files, models.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite in data_dir.")
+    db_pool_size: int | None = Field(
+        default=None, ge=1, le=1000, description="Pooled connections kept per process (default 16 SQLite, 10 server)."
+    )
+    db_max_overflow: int | None = Field(
+        default=None, ge=0, le=1000, description="Extra connections under load (default 48 SQLite, 20 server)."
+    )
+    db_pool_timeout_s: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for a pooled connection before answering 503."
+    )
     queue_url: str | None = Field(default=None, description="redis://host:port/db for Redis; default: SQLite.")
     queue_namespace: str = Field(default="insight", pattern=r"^[A-Za-z0-9_.-]+$", description="Prefix of queue names.")
     model_dir: Path | None = Field(default=None, description="Where provisioned models live; default data_dir/models.")

@@ -25,6 +25,7 @@ from api.auth import (
 from api.dashboard.i18n import STRINGS, pick_language
 from api.dashboard.minutes import minutes_view
 from api.deps import RuntimeDep, SessionDep
+from api.routing import Route
 from insight import audit
 from insight.auth import policy
 from insight.auth import service as auth_service
@@ -39,8 +40,8 @@ from insight.repositories import users as users_repo
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-router = APIRouter(include_in_schema=False)  # signed-in pages (guarded in api/main.py)
-public = APIRouter(include_in_schema=False)  # sign-in page and static files
+router = APIRouter(include_in_schema=False, route_class=Route)  # signed-in pages (guarded in api/main.py)
+public = APIRouter(include_in_schema=False, route_class=Route)  # sign-in page and static files
 
 
 def clock(seconds: float) -> str:

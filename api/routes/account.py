@@ -8,6 +8,7 @@ from sqlmodel import Session
 from api.auth import ActorDep, PrincipalDep, cookie_name
 from api.dashboard.routes import end_session, set_session_cookie, sign_in
 from api.deps import RuntimeDep, SessionDep
+from api.routing import Route
 from api.schemas.auth import LoginIn, MePublic, TokenCreate, TokenCreated, TokenPublic, UserPublic
 from api.schemas.calls import ErrorBody
 from insight.auth import service as auth_service
@@ -17,8 +18,8 @@ from insight.errors import Forbidden, NotFound
 from insight.repositories import users as users_repo
 from models import ApiToken, User
 
-router = APIRouter(prefix="/api/auth", tags=["account"])  # guarded (any signed-in principal)
-public = APIRouter(prefix="/api/auth", tags=["account"])  # sign-in
+router = APIRouter(prefix="/api/auth", tags=["account"], route_class=Route)  # guarded (any signed-in principal)
+public = APIRouter(prefix="/api/auth", tags=["account"], route_class=Route)  # sign-in
 
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorBody, "description": "Invalid values"},

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import ActorDep
 from api.deps import RuntimeDep, SessionDep
 from api.routes.account import ERRORS, token_public, user_public
+from api.routing import Route
 from api.schemas.auth import (
     AuditEventPublic,
     AuditEventsPublic,
@@ -36,7 +37,7 @@ from insight.repositories import audit as audit_repo
 from insight.repositories import calls as calls_repo
 from insight.repositories import users as users_repo
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=Route)
 
 
 @router.get("/users", response_model=list[UserPublic], responses=ERRORS)

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import ActorDep, PrincipalDep, VisibleCall, audit_read, require_original
 from api.deps import RuntimeDep, SessionDep
+from api.routing import Route
 from api.schemas.calls import (
     CallPublic,
     CallsPublic,
@@ -34,7 +35,7 @@ from insight.repositories import transcripts as transcripts_repo
 from insight.repositories import users as users_repo
 from models import Call, Job, Utterance
 
-router = APIRouter(prefix="/api/calls", tags=["calls"])
+router = APIRouter(prefix="/api/calls", tags=["calls"], route_class=Route)
 
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorBody, "description": "Bad request (empty file, bad file name, bad field)"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import SessionDep
+from api.routing import Route
 from api.schemas.calls import ErrorBody
 from api.schemas.customers import (
     CustomerCallPublic,
@@ -20,7 +21,7 @@ from api.schemas.customers import (
 )
 from insight.segments.record import CustomerRecord, customer_record
 
-router = APIRouter(prefix="/api/customers", tags=["customers"])
+router = APIRouter(prefix="/api/customers", tags=["customers"], route_class=Route)
 
 
 def to_public(record: CustomerRecord) -> CustomerRecordPublic:

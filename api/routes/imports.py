@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import ActorDep
 from api.deps import RuntimeDep
 from api.errors import error_body
+from api.routing import Route
 from api.schemas.calls import ErrorBody
 from api.schemas.customers import ImportReportPublic
 from insight import audit, metrics
@@ -23,7 +24,7 @@ from insight.crm_sync.tabular import ImportOptions
 from insight.errors import InvalidImport
 from insight.ingest import check_filename
 
-router = APIRouter(prefix="/api/imports", tags=["imports"])
+router = APIRouter(prefix="/api/imports", tags=["imports"], route_class=Route)
 
 
 def _mapping(raw: str | None) -> dict[str, str]:

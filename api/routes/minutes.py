@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from api.auth import ActorDep, PrincipalDep, VisibleCall, audit_read, require_original
 from api.deps import RuntimeDep, SessionDep
 from api.routes.calls import ERRORS
+from api.routing import Route
 from api.schemas.minutes import MinutesPublic
 from insight import audit
 from insight.errors import NotFound
@@ -17,7 +18,7 @@ from insight.nlp.minutes_schema import MinutesDoc
 from insight.nlp.render import render_markdown
 from insight.repositories import minutes as minutes_repo
 
-router = APIRouter(prefix="/api/calls", tags=["minutes"])
+router = APIRouter(prefix="/api/calls", tags=["minutes"], route_class=Route)
 
 MARKDOWN = "text/markdown"
 

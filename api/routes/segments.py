@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import require_scope
 from api.deps import RuntimeDep, SessionDep
+from api.routing import Route
 from api.schemas.calls import ErrorBody
 from api.schemas.customers import (
     ComputeRequest,
@@ -31,7 +32,7 @@ from insight.repositories import segments as segments_repo
 from insight.segments import service
 from models import SegmentRun
 
-router = APIRouter(prefix="/api/segments", tags=["segments"])
+router = APIRouter(prefix="/api/segments", tags=["segments"], route_class=Route)
 
 ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody, "description": "No such segment or run, or no segments computed yet"},

@@ -8,12 +8,13 @@ from sqlmodel import Session
 from api.auth import VisibleCall
 from api.deps import RuntimeDep, SessionDep
 from api.routes.calls import ERRORS
+from api.routing import Route
 from api.schemas.speakers import MetricsPublic, SpeakerPublic, SpeakersPatch, SpeakersPublic
 from insight.errors import NotFound
 from insight.repositories import speakers as speakers_repo
 from insight.transcribe.speakers import SpeakerChange, update_speakers
 
-router = APIRouter(prefix="/api/calls", tags=["speakers"])
+router = APIRouter(prefix="/api/calls", tags=["speakers"], route_class=Route)
 
 
 def _speakers(session: Session, call_id: int) -> SpeakersPublic:
