@@ -118,6 +118,10 @@ def serve(
         os.environ.update(
             {"INSIGHT_HOST": settings.host, "INSIGHT_PORT": str(settings.port), "INSIGHT_EMBEDDED_WORKER": str(worker)}
         )
+        from api import serve as multi
+
+        if multi.SUPPORTED:
+            raise typer.Exit(multi.serve_processes(settings.host, settings.port, workers, options))
         uvicorn.run("api.main:app_from_env", factory=True, workers=workers, **options)
     else:
         uvicorn.run(create_app(settings), **options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -229,3 +230,63 @@ def test_upload_to_a_server_that_is_not_there(tmp_path: Path) -> None:
     done = insight("upload", str(wav), "--server", f"http://127.0.0.1:{free_port()}", env=cli_env(tmp_path), timeout=60)
     assert done.returncode == 1
     assert "insight serve" in done.stderr, done.stdout + done.stderr
+
+
+def test_serve_with_several_processes(tmp_path: Path) -> None:
+    """`insight serve --workers 2`: both processes take connections, a killed one is replaced, SIGTERM stops all."""
+    port = free_port()
+    env = cli_env(tmp_path / "data")
+    env.update({"INSIGHT_PORT": str(port), "INSIGHT_LOG_FORMAT": "text"})
+    log = tmp_path / "serve.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "insight.cli", "serve", "--no-worker", "--workers", "2"],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.3)
+        children = _children(proc.pid)
+        assert len(children) == 2, children
+        # Fresh connections are spread over the processes by the kernel: a keep-alive client stays on one.
+        clients = [httpx.Client(base_url=url) for _ in range(40)]
+        assert all(c.get("/healthz").status_code == 200 for c in clients)
+        owners = _connection_owners(port)
+        assert set(owners) == set(children), owners
+        for c in clients:
+            c.close()
+        os.kill(children[0], signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while len(_children(proc.pid)) < 2 or children[0] in _children(proc.pid):
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.3)
+        assert all(httpx.get(f"{url}/healthz").status_code == 200 for _ in range(5))
+        assert "starting another" in log.read_text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(40) == 0, log.read_text()
+    assert _children(proc.pid) == []
+
+
+def _children(pid: int) -> list[int]:
+    """The API processes started by ``pid`` (multiprocessing's resource tracker left out)."""
+    out = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(line.split()[0]) for line in out.splitlines() if "spawn_main" in line]
+
+
+def _connection_owners(port: int) -> list[int]:
+    """Pids of the processes holding established connections on ``port`` (from ss)."""
+    out = subprocess.run(
+        ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True
+    ).stdout
+    return sorted({int(pid) for pid in re.findall(r"pid=(\d+)", out)})
