@@ -221,8 +221,15 @@ def test_serve_then_upload_and_wait(server: tuple[str, dict[str, str]], tmp_path
     # Request ids come back, and the log lines are JSON with the request id.
     r = httpx.get(f"{url}/healthz", headers={"X-Request-ID": "probe-123"})
     assert r.headers["x-request-id"] == "probe-123"
-    lines = [json.loads(line) for line in (tmp_path / "serve.log").read_text().splitlines() if line.startswith("{")]
-    assert any(line.get("request_id") == "probe-123" and line.get("path") == "/healthz" for line in lines)
+    # The access line is written once the response has gone out, so it may land a moment after the answer.
+    deadline = time.monotonic() + 10
+    while True:
+        text = (tmp_path / "serve.log").read_text()
+        lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+        if any(line.get("request_id") == "probe-123" and line.get("path") == "/healthz" for line in lines):
+            break
+        assert time.monotonic() < deadline, text[-3000:]
+        time.sleep(0.1)
 
 
 def test_upload_to_a_server_that_is_not_there(tmp_path: Path) -> None:
