@@ -76,6 +76,17 @@ class _NeedsDatabase(Exception):
     """The principal is not in the cache: it must be looked up in the database (off the event loop)."""
 
 
+def _cached(cache: PrincipalCache, key: str, load: Callable[[], Principal], *, database: bool) -> Principal:
+    """The cached principal for ``key``, else ``load()`` it (only when ``database``) and keep it until it expires."""
+    principal = cache.get(key)
+    if principal is None:
+        if not database:
+            raise _NeedsDatabase
+        principal = load()
+        cache.put(key, principal, principal.expires_at)
+    return principal
+
+
 def resolve_principal(request: Request, runtime: Runtime, *, database: bool = True) -> Principal | None:
     """The principal of this request (cached on the request), or None when it carries no credentials.
 
@@ -88,28 +99,25 @@ def resolve_principal(request: Request, runtime: Runtime, *, database: bool = Tr
     cache = principal_cache(request)
     token = _bearer(request)
     if token is not None:
-        key = "t:" + auth_service.sha256_hex(token)
-        principal = cache.get(key)
-        if principal is None:
-            if not database:
-                raise _NeedsDatabase
+
+        def from_token() -> Principal:
             with Session(runtime.engine) as session:
-                principal, touch = auth_service.principal_from_token(session, token)
-            if touch and principal.token_id is not None:
+                found, touch = auth_service.principal_from_token(session, token)
+            if touch and found.token_id is not None:
                 with session_scope(runtime.engine) as session:
-                    users_repo.touch_token(session, principal.token_id, utcnow())
-            cache.put(key, principal, principal.expires_at)
+                    users_repo.touch_token(session, found.token_id, utcnow())
+            return found
+
+        principal = _cached(cache, "t:" + auth_service.sha256_hex(token), from_token, database=database)
     else:
         cookie = request.cookies.get(cookie_name(runtime))
         if cookie:
-            key = "s:" + auth_service.sha256_hex(cookie)
-            principal = cache.get(key)
-            if principal is None:
-                if not database:
-                    raise _NeedsDatabase
+
+            def from_session() -> Principal:
                 with Session(runtime.engine) as session:
-                    principal = auth_service.principal_from_session(session, cookie)
-                cache.put(key, principal, principal.expires_at)
+                    return auth_service.principal_from_session(session, cookie)
+
+            principal = _cached(cache, "s:" + auth_service.sha256_hex(cookie), from_session, database=database)
             if request.method not in SAFE_METHODS and not auth_service.csrf_ok(
                 runtime.settings.secret_key.get_secret_value(), cookie, request.headers.get(CSRF_HEADER)
             ):
