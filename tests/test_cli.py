@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from insight.errors import ModelNotAvailable
 from insight.transcribe import provision
 from tests.conftest import AUDIO_EN, MODEL_DIR, shared
 from tests.fixtures import bad_audio
+from tests.fixtures.server import free_port
 
 
 def normalise(text: str) -> str:
@@ -95,10 +95,18 @@ def test_checksum_mismatch_is_refused(tmp_path: Path, monkeypatch: pytest.Monkey
     assert not (target / "model.bin").exists()  # nothing half-verified is left where the loader looks
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, *, timeout: float) -> None:
+    """Until ``url`` answers 200; fails with the server's log if the process exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, log.read_text()
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.3)
 
 
 @pytest.fixture
@@ -138,16 +146,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.3)
+        wait_ready(proc, f"{url}/readyz", log, timeout=60)
         yield url, env
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -254,15 +253,7 @@ def test_serve_with_several_processes(tmp_path: Path) -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.3)
+        wait_ready(proc, f"{url}/healthz", log, timeout=120)
         children = _children(proc.pid)
         assert len(children) == 2, children
         # Fresh connections are spread over the processes by the kernel: a keep-alive client stays on one.

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -34,17 +33,12 @@ from insight.runtime import Runtime
 from models import Call, Job, JobState, Speaker, Utterance
 from tests.conftest import MODEL_DIR, make_settings, truncate_pg
 from tests.fixtures import auth, bad_audio
+from tests.fixtures.server import free_port
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 UPLOADS = 100
 REPS = 4
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Worker:

@@ -17,6 +17,7 @@ from insight.runtime import Runtime
 from insight.worker import build_runner
 from models import Call, Job, Utterance
 from tests.fixtures import auth, bad_audio
+from tests.fixtures.rows import processed_call
 
 
 @pytest.fixture
@@ -105,21 +106,7 @@ def test_paging(client: TestClient, tmp_path: Path) -> None:
 def test_dashboard_pages_through_the_calls(client: TestClient, runtime: Runtime) -> None:
     """The call list on the dashboard shows 50 calls a page, newest first, with links to the next and previous."""
     with session_scope(runtime.engine) as s:
-        for i in range(120):
-            s.add(
-                Call(
-                    audio_sha256=f"{i:064x}",
-                    audio_bytes=1000,
-                    filename=f"商談-{i:03d}.m4a",
-                    media_format="mov,mp4,m4a",
-                    codec="aac",
-                    duration_s=60.0,
-                    sample_rate=16000,
-                    channels=1,
-                    status="done",
-                    progress=1.0,
-                )
-            )
+        s.add_all(processed_call(i, f"商談-{i:03d}.m4a") for i in range(120))
     first = client.get("/", params={"lang": "ja"}).text
     assert "商談一覧 (120)" in first
     assert "商談-119.m4a" in first

@@ -4,15 +4,12 @@ content types, broken multipart. Each gets a clear 4xx and leaves no rows, no st
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -20,6 +17,7 @@ from api.main import create_app
 from insight.runtime import Runtime
 from models import Call, Job
 from tests.fixtures import auth, bad_audio
+from tests.fixtures.server import serving
 
 BOUNDARY = "insight-test-boundary"
 
@@ -174,27 +172,13 @@ def test_oversized_part_header(client: TestClient, runtime: Runtime, tmp_path: P
     nothing_left(runtime)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_huge_request_headers_on_a_real_server(runtime: Runtime, tmp_path: Path) -> None:
     """Header blocks over the server's limit are refused by the HTTP layer before the app reads a byte."""
     token = auth.admin(runtime).token
     app = create_app(runtime.settings, runtime=runtime, embedded_worker=False)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+    with serving(app) as base:
         wav = bad_audio.good_wav(tmp_path / "h.wav", seconds=1.0, channels=1).read_bytes()
-        url = f"http://127.0.0.1:{port}/api/calls"
+        url = f"{base}/api/calls"
         auth_header = {"Authorization": f"Bearer {token}"}
         for headers in (
             {**auth_header, "X-Padding": "a" * 200_000},  # one huge header
@@ -206,11 +190,8 @@ def test_huge_request_headers_on_a_real_server(runtime: Runtime, tmp_path: Path)
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
                 pass  # uvicorn answered 400 and closed while the client was still sending: also a refusal
         # A huge Authorization header reaches the app and is answered with the error body.
-        r = httpx.get(f"http://127.0.0.1:{port}/api/calls", headers={"Authorization": "Bearer " + "x" * 8000})
+        r = httpx.get(f"{base}/api/calls", headers={"Authorization": "Bearer " + "x" * 8000})
         assert_clear_4xx(r, 401)
         # The server is still healthy afterwards.
-        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
-    finally:
-        server.should_exit = True
-        thread.join(10)
+        assert httpx.get(f"{base}/healthz").status_code == 200
     nothing_left(runtime)
