@@ -1,7 +1,7 @@
 """SQLModel tables shared by ``api/`` and ``insight/``. Importing this package registers every table."""
 
 from models.audit import AuditEvent
-from models.auth import ApiToken, Team, User, UserRole, WebSession
+from models.auth import ApiToken, AuthState, LoginFailure, Team, User, UserRole, WebSession
 from models.call import Call, CallStatus
 from models.customer import Customer, CustomerExternalId, Deal, DealOutcome
 from models.job_run import Job, JobState
@@ -14,6 +14,7 @@ from models.transcript import Utterance
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "AuthState",
     "Call",
     "CallMetrics",
     "CallStatus",
@@ -24,6 +25,7 @@ __all__ = [
     "DealOutcome",
     "Job",
     "JobState",
+    "LoginFailure",
     "Minutes",
     "Role",
     "RoleSource",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer
 from sqlmodel import Field, SQLModel
 
 from models.base import TimestampMixin, UTCDateTime, utcnow
@@ -73,3 +73,30 @@ class WebSession(SQLModel, table=True):
     )
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class AuthState(SQLModel, table=True):
+    """A single row whose ``generation`` grows in the transaction of every change to users, tokens or sessions.
+
+    Each API process reads it once per request and drops the credentials it cached under an older generation, so a
+    change committed by any process (another API replica, the CLI) takes effect on the next request everywhere.
+    """
+
+    __tablename__ = "auth_state"
+
+    id: int = Field(default=1, primary_key=True)
+    generation: int = Field(default=0, nullable=False)
+
+
+class LoginFailure(SQLModel, table=True):
+    """Failed sign-ins for one (address, e-mail): the backoff slows that source only, never the account's owner."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_address_email", "address", "email", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    address: str = Field(max_length=64)
+    email: str = Field(max_length=255, index=True)
+    failures: int = Field(default=0, nullable=False)
+    last_failure_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

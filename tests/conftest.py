@@ -24,6 +24,8 @@ REDIS_URL = os.environ.get("INSIGHT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
 REQUIRE_SERVICES = os.environ.get("INSIGHT_TEST_REQUIRE_SERVICES") == "1"
 TABLES = (
     "audit_event",
+    "login_failure",
+    "auth_state",
     "web_session",
     "api_token",
     "customer_segment",
