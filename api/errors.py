@@ -8,7 +8,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -33,6 +33,21 @@ STATUS: dict[type[errors.InsightError], int] = {
     errors.RateLimited: 429,
     errors.Unavailable: 503,
 }
+
+
+# PostgreSQL's SQLSTATE for "numeric value out of range" (e.g. an OFFSET beyond bigint).
+NUMERIC_OUT_OF_RANGE = "22003"
+
+
+def _out_of_range() -> JSONResponse:
+    return JSONResponse(
+        error_body(
+            "invalid_request",
+            "A number in the request is out of range.",
+            f"Use whole numbers between {-(2**63)} and {2**63 - 1}.",
+        ),
+        status_code=422,
+    )
 
 
 def status_for(exc: errors.InsightError) -> int:
@@ -85,13 +100,30 @@ def register(app: FastAPI) -> None:
             headers={"Retry-After": "2"},
         )
 
+    @app.exception_handler(OverflowError)
+    async def _number_too_large(_request: Request, exc: OverflowError) -> JSONResponse:
+        # A number in a JSON body that no database integer holds (SQLite refuses to bind it). Parameters in the
+        # path and query are checked before this (api/routing.py); this covers every body without a bound.
+        log.info("number out of range: %s", exc)
+        return _out_of_range()
+
+    @app.exception_handler(DataError)
+    async def _data_error(_request: Request, exc: DataError) -> JSONResponse:
+        if getattr(exc.orig, "sqlstate", None) != NUMERIC_OUT_OF_RANGE:
+            raise exc  # another kind of bad data is a server bug: answered as one (api/middleware.py)
+        log.info("number out of range: %s", str(exc).splitlines()[0])
+        return _out_of_range()
+
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Reached only by errors raised outside the request context (api/middleware.py answers the rest), after
+        # its context variable was reset: the id is on the request's state.
         log.error("unhandled error", exc_info=exc)
-        rid = request_id.get() or ""
+        rid = request_id.get() or getattr(request.state, "request_id", None) or ""
         return JSONResponse(
             error_body("internal_error", "Something went wrong on the server.", f"Report request id {rid}."),
             status_code=500,
+            headers={"X-Request-ID": rid} if rid else None,
         )
 
     @app.exception_handler(RequestValidationError)
