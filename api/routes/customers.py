@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.auth import PrincipalDep
 from api.deps import SessionDep
 from api.routing import Route
 from api.schemas.calls import ErrorBody
@@ -19,6 +20,7 @@ from api.schemas.customers import (
     TransactionPublic,
     TransactionsSummaryPublic,
 )
+from insight.auth import policy
 from insight.segments.record import CustomerRecord, customer_record
 
 router = APIRouter(prefix="/api/customers", tags=["customers"], route_class=Route)
@@ -109,6 +111,6 @@ def to_public(record: CustomerRecord) -> CustomerRecordPublic:
 
 
 @router.get("/{customer_id}", response_model=CustomerRecordPublic, responses={404: {"model": ErrorBody}})
-def get_customer(customer_id: int, session: SessionDep) -> CustomerRecordPublic:
-    """A customer's record: profile, RFM scores, segment, decile, LTV, purchases, deals and calls."""
-    return to_public(customer_record(session, customer_id))
+def get_customer(customer_id: int, session: SessionDep, principal: PrincipalDep) -> CustomerRecordPublic:
+    """A customer's record: profile, RFM scores, segment, decile, LTV, purchases, deals and the calls you may see."""
+    return to_public(customer_record(session, customer_id, visibility=policy.call_visibility(principal)))

@@ -117,8 +117,8 @@ class CustomerRecordPublic(BaseModel):
     segment_history: list[SegmentHistoryPublic]
     transactions: TransactionsSummaryPublic
     deals: list[DealPublic]
-    calls: list[CustomerCallPublic]
-    calls_total: int
+    calls: list[CustomerCallPublic] = Field(description="The customer's newest calls among those you may see")
+    calls_total: int = Field(description="How many of the customer's calls you may see")
 
 
 class RunPublic(BaseModel):

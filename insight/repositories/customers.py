@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, func, text
 from sqlmodel import Session, col, select
 
+from insight.auth.policy import CallVisibility
+from insight.repositories import calls as calls_repo
 from models import Call, Customer, CustomerExternalId, Deal
 from models.base import utcnow
 
@@ -111,16 +113,22 @@ def upsert_deal(session: Session, *, source: str, external_id: str, values: dict
     return deal, created
 
 
-def calls_for_customer(session: Session, customer_id: int, *, limit: int) -> list[Call]:
-    return list(
-        session.exec(
-            select(Call).where(Call.customer_id == customer_id).order_by(col(Call.id).desc()).limit(limit)
-        ).all()
-    )
+def calls_for_customer(session: Session, customer_id: int, *, limit: int, visibility: CallVisibility) -> list[Call]:
+    """The customer's newest calls among those ``visibility`` allows (a record never lists another team's calls)."""
+    query = select(Call).where(Call.customer_id == customer_id)
+    where = calls_repo.visible(visibility)
+    if where is not None:
+        query = query.where(where)
+    return list(session.exec(query.order_by(col(Call.id).desc()).limit(limit)).all())
 
 
-def count_calls_for_customer(session: Session, customer_id: int) -> int:
-    return int(session.exec(select(func.count()).select_from(Call).where(Call.customer_id == customer_id)).one())
+def count_calls_for_customer(session: Session, customer_id: int, *, visibility: CallVisibility) -> int:
+    """How many of the customer's calls ``visibility`` allows."""
+    query = select(func.count()).select_from(Call).where(Call.customer_id == customer_id)
+    where = calls_repo.visible(visibility)
+    if where is not None:
+        query = query.where(where)
+    return int(session.exec(query).one())
 
 
 # Calls uploaded before their customer or deal existed keep the external ids; these statements link them once the

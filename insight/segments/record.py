@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from insight.auth.policy import CallVisibility
 from insight.errors import NotFound
 from insight.repositories import customers as customers_repo
 from insight.repositories import segments as segments_repo
@@ -34,14 +35,23 @@ class CustomerRecord:
     summary: TransactionSummary
     recent: list[Transaction]
     deals: list[Deal]
-    calls: list[Call]
+    calls: list[Call]  # only the calls the reader may see
     calls_total: int
 
 
 def customer_record(
-    session: Session, customer_id: int, *, recent_transactions: int = 10, calls: int = 50, history: int = 12
+    session: Session,
+    customer_id: int,
+    *,
+    visibility: CallVisibility,
+    recent_transactions: int = 10,
+    calls: int = 50,
+    history: int = 12,
 ) -> CustomerRecord:
     """Everything known about one customer. RFM values come from the newest completed segment run.
+
+    The calls listed and counted are only those ``visibility`` allows (the reader's, by ``call_visibility``):
+    a customer shared by two teams must not reveal one team's calls to the other.
 
     Raises:
         NotFound: no such customer.
@@ -69,6 +79,6 @@ def customer_record(
         summary=transactions_repo.summary_for_customer(session, customer_id),
         recent=transactions_repo.recent_for_customer(session, customer_id, limit=recent_transactions),
         deals=customers_repo.deals_for_customer(session, customer_id),
-        calls=customers_repo.calls_for_customer(session, customer_id, limit=calls),
-        calls_total=customers_repo.count_calls_for_customer(session, customer_id),
+        calls=customers_repo.calls_for_customer(session, customer_id, limit=calls, visibility=visibility),
+        calls_total=customers_repo.count_calls_for_customer(session, customer_id, visibility=visibility),
     )
