@@ -15,6 +15,7 @@ from api.auth import authorize
 from api.dashboard import routes as dashboard
 from api.middleware import RequestContext
 from api.routes import account, admin, calls, customers, health, imports, metrics, minutes, segments, speakers
+from api.security import SecurityHeaders
 from insight.auth import policy
 from insight.runtime import Runtime
 from insight.settings import Settings, get_settings
@@ -55,6 +56,9 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, embedded_w
     )
     errors.register(app)
     app.add_middleware(RequestContext)
+    # Keep this the last middleware added (the outermost), so every answer gets the security headers, including
+    # those made by the middlewares inside it (RequestContext answers unexpected errors itself).
+    app.add_middleware(SecurityHeaders, docs_paths=(app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url))
 
     # Access control in one place: every router is attached to the area of the policy it belongs to
     # (insight/auth/policy.py); the area's dependency checks scopes and, for {call_id} routes, the call itself.
