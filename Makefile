@@ -20,18 +20,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --no-deps resemblyzer==0.1.4
 	touch $(STAMP)
 
-# Optional system package: espeak-ng (English sample calls). Installed with apt when it is usable; otherwise the
-# English samples are skipped with a note.
-SYSTEM_PACKAGES := espeak-ng
+# Optional system packages, installed with apt when it is usable: espeak-ng (English sample calls; without it they are
+# skipped with a note), chromium and fonts-noto-cjk (the browser tests, which are skipped without them).
+SYSTEM_PACKAGES := espeak-ng chromium
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || dpkg -s fonts-noto-cjk >/dev/null 2>&1 \
+	  || missing="$$missing fonts-noto-cjk"; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = "0" ]; then \
 	    echo "installing$$missing"; \
 	    apt-get install -y --no-install-recommends $$missing >/dev/null 2>&1 \
 	      || (apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends $$missing >/dev/null 2>&1) \
-	      || echo "note: could not install$$missing; English sample calls need espeak-ng"; \
-	  else echo "note: not installed:$$missing (apt-get install$$missing); English sample calls need espeak-ng"; fi; \
+	      || echo "note: could not install$$missing; English sample calls need espeak-ng, browser tests chromium"; \
+	  else echo "note: not installed:$$missing (apt-get install$$missing); English sample calls need espeak-ng," \
+	    "browser tests chromium and fonts-noto-cjk"; fi; \
 	fi
 
 models: $(STAMP)

@@ -19,6 +19,7 @@ from insight.repositories import calls as calls_repo
 from insight.repositories import customers as customers_repo
 from insight.runtime import Runtime
 from insight.transcribe.audio_probe import AudioInfo, probe_audio
+from insight.transcribe.formats import media_kind, with_extension
 from models import Call
 
 log = logging.getLogger(__name__)
@@ -230,6 +231,9 @@ def ingest(runtime: Runtime, stream: BinaryIO, meta: UploadMeta) -> IngestResult
             return IngestResult(existing, created=False)
         info = probe_audio(tmp, max_duration_s=settings.max_duration_s)
         rep_channel = check_rep_channel(meta.rep_channel, info)
+        # The name keeps the uploader's stem but takes the probed container's extension (q3-forecast.htm becomes
+        # q3-forecast.wav): nothing downstream may mistake a recording for a web page by its name.
+        filename = with_extension(filename, media_kind(info.format_name, info.codec))
         _, stored_new = runtime.store.commit(tmp, sha256)
         wake: list[str] = []
         try:

@@ -37,6 +37,7 @@ from insight.repositories import jobs as jobs_repo
 from insight.repositories import speakers as speakers_repo
 from insight.repositories import transcripts as transcripts_repo
 from insight.repositories import users as users_repo
+from insight.transcribe.formats import media_kind, with_extension
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -61,6 +62,16 @@ def _context(request: Request, runtime: RuntimeDep, principal: policy.Principal 
 
 
 PAGE_SIZE = 50
+# Stored audio is user content, with a policy of its own (api/security.py keeps a header a route set): whatever a
+# browser makes of it runs no script (sandbox without allow-scripts, default-src 'none'). allow-same-origin lets
+# Chromium's player load the audio it was opened on: under a bare sandbox the document's origin is opaque and the
+# player's own request for the same URL fails as cross-origin.
+AUDIO_HEADERS = {
+    "Content-Security-Policy": (
+        "sandbox allow-same-origin; default-src 'none'; media-src 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -123,7 +134,17 @@ def call_audio(
     if call.purged_at is not None or not path.is_file():
         raise NotFound(f"The audio of call {call_id} is no longer stored.", hint="Retention removed it.")
     audit_read(request, runtime, actor, audit.Action.audio_read, call_id)
-    return FileResponse(path, filename=call.filename or f"call-{call_id}", content_disposition_type="inline")
+    # The type comes from the container probed at upload, never from the uploader's file name: a WAV named
+    # x.html must not be rendered as a page. Only real audio types are shown inline (the player can seek); the
+    # rest download. The sandbox keeps any document the browser might still make of it from running scripts.
+    kind = media_kind(call.media_format, call.codec)
+    return FileResponse(
+        path,
+        media_type=kind.media_type,
+        filename=with_extension(call.filename or f"call-{call_id}", kind),
+        content_disposition_type="inline" if kind.playable else "attachment",
+        headers=AUDIO_HEADERS,
+    )
 
 
 def _login_limiter(request: Request, runtime: RuntimeDep) -> RateLimiter:
