@@ -208,8 +208,9 @@ def _create_call(
 def ingest(runtime: Runtime, stream: BinaryIO, meta: UploadMeta) -> IngestResult:
     """Store an uploaded recording and queue its transcription.
 
-    The same bytes uploaded twice are one call (and one job). Nothing is left behind when the upload is rejected:
-    the temporary file is removed, no row is written and no audio is stored.
+    The same bytes uploaded twice by one owner are one call (and one job); by another owner, another call that
+    shares the stored file (no one learns what others uploaded). Nothing is left behind when the upload is
+    rejected: the temporary file is removed, no row is written and no audio is stored.
 
     Raises:
         InvalidUpload, UploadTooLarge, UnsupportedMediaType, InvalidAudio: the upload is unusable (see message/hint).
@@ -226,7 +227,7 @@ def ingest(runtime: Runtime, stream: BinaryIO, meta: UploadMeta) -> IngestResult
                 "The file is empty.", hint="Check the recording and upload it again.", code="empty_file"
             )
         with session_scope(runtime.engine) as session:
-            existing = calls_repo.get_by_sha256(session, sha256)
+            existing = calls_repo.get_by_sha256(session, sha256, owner_id=meta.owner_id)
         if existing is not None:
             return IngestResult(existing, created=False)
         info = probe_audio(tmp, max_duration_s=settings.max_duration_s)
@@ -251,15 +252,19 @@ def ingest(runtime: Runtime, stream: BinaryIO, meta: UploadMeta) -> IngestResult
                     log.warning("database connection lost while creating a call; retrying (%d)", attempt)
                     time.sleep(0.2 * attempt)
         except IntegrityError:
-            # A concurrent upload of the same bytes won the race: that call is this call.
+            # A concurrent upload of the same bytes by the same owner won the race: that call is this call.
             with session_scope(runtime.engine) as session:
-                existing = calls_repo.get_by_sha256(session, sha256)
+                existing = calls_repo.get_by_sha256(session, sha256, owner_id=meta.owner_id)
             if existing is None:
                 raise
             return IngestResult(existing, created=False)
         except BaseException:
             if stored_new:
-                runtime.store.delete(sha256)
+                # Unless another owner's upload of the same bytes has meanwhile made a call of it.
+                with Session(runtime.engine) as session:
+                    shared = calls_repo.sha256_in_use(session, [sha256])
+                if not shared:
+                    runtime.store.delete(sha256)
             raise
     for queue in wake:
         runtime.queues.wake(queue)

@@ -11,8 +11,9 @@
   calls are rebuilt without them. Run totals of past segment runs (counts and revenue sums) stay: they are
   anonymous aggregates. The audit log keeps the ids (never the content) of what was erased.
 
-Files are deleted after the transaction commits; a crash in between leaves an unreferenced file, which the next
-purge run deletes (:func:`sweep_orphans`).
+Files are deleted after the transaction commits, and only when no other call refers to them (two owners' calls of
+the same recording share one file); a crash in between leaves an unreferenced file, which the next purge run deletes
+(:func:`sweep_orphans`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlmodel import Session
 from insight import audit
 from insight.db import session_scope
 from insight.errors import NotFound
+from insight.repositories import calls as calls_repo
 from insight.repositories import customers as customers_repo
 from insight.repositories import retention as retention_repo
 from insight.segments import service as segments_service
@@ -64,9 +66,13 @@ def _add(counts: dict[str, int], more: dict[str, int]) -> None:
         counts[k] = counts.get(k, 0) + v
 
 
-def _delete_files(store: AudioStore, hashes: list[str]) -> int:
+def _delete_files(engine: Engine, store: AudioStore, hashes: list[str]) -> int:
+    """Delete the stored files of ``hashes`` that no call refers to any more (after the commit that released them):
+    several owners' calls of the same recording share one file."""
+    with Session(engine) as session:
+        in_use = calls_repo.sha256_in_use(session, sorted(set(hashes)))
     deleted = 0
-    for sha in hashes:
+    for sha in sorted(set(hashes) - in_use):
         path = store.path_for(sha)
         if path.is_file():
             path.unlink()
@@ -119,7 +125,7 @@ def purge_expired(
                 details={"calls": len(ids), "older_than_days": days},
             )
         report.calls_purged += len(ids)
-        report.audio_files_deleted += _delete_files(store, hashes)
+        report.audio_files_deleted += _delete_files(engine, store, hashes)
     report.audio_files_deleted += sweep_orphans(engine, store)
     if report.calls_purged:
         log.info("retention purged %d calls older than %d days", report.calls_purged, days)
@@ -177,7 +183,7 @@ def erase_customer(
             object_id=customer_id,
             details={"calls": ids, "rows": dict(report.rows_deleted)},
         )
-    report.audio_files_deleted = _delete_files(store, hashes)
+    report.audio_files_deleted = _delete_files(engine, store, hashes)
     segments_service.forget_cached_counts()  # the segment totals no longer count this customer
     log.info("customer %s erased: %s", customer_id, report.rows_deleted)
     return report

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Integer
+from sqlalchemy import Column, ForeignKey, Index, Integer
 from sqlmodel import Field
 
 from models.base import TimestampMixin, UTCDateTime
@@ -19,10 +19,15 @@ class CallStatus(StrEnum):
 
 
 class Call(TimestampMixin, table=True):
-    """One uploaded recording. The audio is stored once per sha256: the same bytes twice are the same call."""
+    """One uploaded recording. The audio is stored once per sha256; the call is per owner: the same bytes uploaded
+    twice by one user are one call, by two users two calls (sharing the stored file, neither told of the other)."""
+
+    # One call per owner and recording. (Calls without an owner are told apart by the upload path alone: NULLs
+    # are distinct in a unique index.)
+    __table_args__ = (Index("uq_call_owner_audio", "owner_id", "audio_sha256", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
-    audio_sha256: str = Field(max_length=64, unique=True, index=True)
+    audio_sha256: str = Field(max_length=64, index=True)
     audio_bytes: int
     filename: str = Field(max_length=255)
     media_format: str = Field(max_length=64)

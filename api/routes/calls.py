@@ -26,13 +26,12 @@ from api.schemas.calls import (
 from insight import audit
 from insight import retry as retry_service
 from insight.auth import policy
-from insight.errors import Conflict, InvalidUpload, NotFound, UploadTooLarge
+from insight.errors import InvalidUpload, NotFound, UploadTooLarge
 from insight.ingest import UploadMeta, ingest
 from insight.repositories import calls as calls_repo
 from insight.repositories import jobs as jobs_repo
 from insight.repositories import speakers as speakers_repo
 from insight.repositories import transcripts as transcripts_repo
-from insight.repositories import users as users_repo
 from models import Call, Job, Utterance
 
 router = APIRouter(prefix="/api/calls", tags=["calls"], route_class=Route)
@@ -125,7 +124,7 @@ async def upload_call(
         ),
     ] = None,
 ) -> CallUploadPublic:
-    """Upload a recording; it is transcribed in the background. The same bytes twice return the same call."""
+    """Upload a recording; it is transcribed in the background. The same bytes twice from you return the same call."""
     declared = request.headers.get("content-length")
     cap = runtime.settings.max_upload_bytes
     if declared and declared.isdigit() and int(declared) > cap + 64 * 1024:
@@ -150,24 +149,17 @@ async def upload_call(
     assert result.call.id is not None
     # The reads run in the thread pool too: a blocking database call on the event loop would stall every other
     # request (and the connections they hold) whenever the pool runs short, e.g. right after a database restart.
-    public, visible = await run_in_threadpool(_upload_answer, runtime, principal, result.call.id)
+    public = await run_in_threadpool(_upload_answer, runtime, result.call.id)
     if not result.created:
-        if not visible:
-            # Same bytes as a call someone else uploaded: say so without handing out that call.
-            raise Conflict(
-                "This recording was already uploaded by another user.",
-                hint="Ask its owner or an admin to share it; the same file is stored once.",
-                code="duplicate_of_other_user",
-            )
+        # The uploader's own earlier call of these bytes (calls are per owner: another user's upload of the same
+        # recording is neither returned nor mentioned).
         response.status_code = 200
     return CallUploadPublic(**public.model_dump(), duplicate=not result.created)
 
 
-def _upload_answer(runtime: RuntimeDep, principal: policy.Principal, call_id: int) -> tuple[CallPublic, bool]:
+def _upload_answer(runtime: RuntimeDep, call_id: int) -> CallPublic:
     with Session(runtime.engine) as session:
-        call = _get_call(session, call_id)
-        visible = policy.can_see_call(principal, call, users_repo.team_of(session, call.owner_id))
-        return to_public(call, jobs_repo.for_call(session, call_id)), visible
+        return to_public(_get_call(session, call_id), jobs_repo.for_call(session, call_id))
 
 
 @router.get("", response_model=CallsPublic)

@@ -16,8 +16,20 @@ def get(session: Session, call_id: int) -> Call | None:
     return session.get(Call, call_id)
 
 
-def get_by_sha256(session: Session, sha256: str) -> Call | None:
-    return session.exec(select(Call).where(Call.audio_sha256 == sha256)).first()
+def get_by_sha256(session: Session, sha256: str, *, owner_id: int | None) -> Call | None:
+    """``owner_id``'s call of the recording with this hash (None: among calls without an owner).
+
+    Never another owner's: whether someone else uploaded the same bytes is not the uploader's business.
+    """
+    owner = col(Call.owner_id).is_(None) if owner_id is None else col(Call.owner_id) == owner_id
+    return session.exec(select(Call).where(Call.audio_sha256 == sha256, owner).order_by(col(Call.id))).first()
+
+
+def sha256_in_use(session: Session, hashes: list[str]) -> set[str]:
+    """Which of ``hashes`` some call still refers to (a stored file may be shared by several owners' calls)."""
+    if not hashes:
+        return set()
+    return set(session.exec(select(Call.audio_sha256).where(col(Call.audio_sha256).in_(hashes)).distinct()).all())
 
 
 def add(session: Session, call: Call) -> Call:

@@ -184,14 +184,28 @@ def test_owner_manager_and_admin(world: World) -> None:
         assert ("call.original_read", who.user_id) in reads
     assert not {a for a, u in reads if u == world.manager_east.user_id}
 
-    # Someone else uploading the same bytes is told so, without getting the call.
-    with world.runtime.store.path_for(
-        c.get(f"/api/calls/{call_id}", headers=world.admin.headers).json()["sha256"]
-    ).open("rb") as fh:
+    # Someone else uploading the same bytes gets a call of their own, exactly as for bytes no one uploaded: the
+    # answer says nothing of rep B's call (the stored file is shared, the call is not).
+    sha = c.get(f"/api/calls/{call_id}", headers=world.admin.headers).json()["sha256"]
+    with world.runtime.store.path_for(sha).open("rb") as fh:
         r = c.post("/api/calls", files={"file": ("copy.wav", fh)}, headers=world.rep_a.headers)
-    assert r.status_code == 409
-    assert r.json()["error"]["code"] == "duplicate_of_other_user"
-    assert str(call_id) not in r.text
+    assert r.status_code == 201, r.text
+    copy = r.json()
+    assert copy["id"] != call_id
+    assert copy["duplicate"] is False
+    assert copy["owner_id"] == world.rep_a.user_id
+    assert copy["filename"] == "copy.wav"
+    assert (copy["status"], copy["stage"]) == ("queued", None)
+    assert c.get(f"/api/calls/{call_id}", headers=world.rep_a.headers).status_code == 404
+    assert [x["id"] for x in c.get("/api/calls", headers=world.rep_a.headers).json()["data"]] == [copy["id"]]
+    # Rep A's own second upload of it is their first call again; rep B's is still rep B's.
+    with world.runtime.store.path_for(sha).open("rb") as fh:
+        again = c.post("/api/calls", files={"file": ("again.wav", fh)}, headers=world.rep_a.headers)
+    assert (again.status_code, again.json()["id"], again.json()["duplicate"]) == (200, copy["id"], True)
+    with world.runtime.store.path_for(sha).open("rb") as fh:
+        mine = c.post("/api/calls", files={"file": ("b2.wav", fh)}, headers=world.rep_b.headers)
+    assert (mine.status_code, mine.json()["id"]) == (200, call_id)
+    assert len(list(world.runtime.store.iter_files())) == 1
 
 
 def test_calls_without_an_owner_are_for_admins_until_assigned(world: World, tmp_path: Path) -> None:
