@@ -13,14 +13,16 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from insight import pipeline
+from insight.auth import policy
 from insight.db import session_scope
-from insight.errors import InvalidAudio, InvalidUpload
+from insight.errors import Forbidden, InvalidAudio, InvalidUpload
 from insight.repositories import calls as calls_repo
 from insight.repositories import customers as customers_repo
+from insight.repositories import users as users_repo
 from insight.runtime import Runtime
 from insight.transcribe.audio_probe import AudioInfo, probe_audio
 from insight.transcribe.formats import media_kind, with_extension
-from models import Call
+from models import Call, User
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +145,49 @@ def check_rep_channel(value: str | None, info: AudioInfo) -> int | None:
     return channel
 
 
+def _find_user(session: Session, rep: str) -> User | None:
+    if rep.isascii() and rep.isdigit():
+        # A user id; beyond the id column's range it cannot be one.
+        return users_repo.get(session, int(rep)) if int(rep) < 2**31 else None
+    return users_repo.get_by_email(session, rep)
+
+
+def check_rep(session: Session, meta: UploadMeta) -> str | None:
+    """The voice-profile key of the call's rep: the named user's e-mail (the owner's when none is named).
+
+    The rep's voice profile decides who the rep is in their later calls, so an upload may name only a rep its
+    owner may enrol a voice for (themself; a manager, a member of their team; an admin, anyone, also by a name that
+    is no user). Uploads without an owner (local tools, calls from before accounts) keep the key as given.
+
+    Raises:
+        InvalidUpload: ``rep`` names no user.
+        Forbidden: the owner may not name that rep.
+    """
+    given = (meta.rep or "").strip()
+    if meta.owner_id is None:
+        return given[:255] or None
+    owner = users_repo.get(session, meta.owner_id)
+    if owner is None:
+        raise InvalidUpload(f"User {meta.owner_id} does not exist.", hint="Sign in again.", code="unknown_owner")
+    if not given:
+        return owner.email
+    rep = _find_user(session, given)
+    if policy.can_enrol_voice(owner.role, owner.id, owner.team_id, rep):
+        return rep.email if rep is not None else given[:255]  # admins may also key a profile by a plain name
+    if rep is None:
+        raise InvalidUpload(
+            f"No user {given!r} to name as the call's rep.",
+            hint="Give the rep's e-mail or user id, or leave rep empty when you are the rep.",
+            code="unknown_rep",
+        )
+    raise Forbidden(
+        f"You may not name {rep.email} as the rep of your upload: their voice profile would learn from it.",
+        hint="Leave rep empty when you are the rep; a call of another rep is uploaded by them, their manager or "
+        "an admin.",
+        code="rep_not_allowed",
+    )
+
+
 def _resolve_links(session: Session, meta: UploadMeta) -> tuple[int | None, int | None]:
     """The customer and deal a call belongs to, from the external ids given at upload.
 
@@ -214,13 +259,15 @@ def ingest(runtime: Runtime, stream: BinaryIO, meta: UploadMeta) -> IngestResult
 
     Raises:
         InvalidUpload, UploadTooLarge, UnsupportedMediaType, InvalidAudio: the upload is unusable (see message/hint).
+        Forbidden: the upload names as its rep someone the owner may not enrol a voice for.
     """
     settings = runtime.settings
     filename = check_filename(meta.filename)
     language = check_language(meta.language)
     num_speakers = check_speakers(meta.speakers)
     check_recorded_at(meta.recorded_at)
-    rep_key = (meta.rep or "").strip()[:255] or None
+    with Session(runtime.engine) as session:
+        rep_key = check_rep(session, meta)
     with runtime.store.receive(stream, max_bytes=settings.max_upload_bytes) as (tmp, sha256, size):
         if size == 0:
             raise InvalidUpload(

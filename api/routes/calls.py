@@ -39,7 +39,10 @@ router = APIRouter(prefix="/api/calls", tags=["calls"], route_class=Route)
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorBody, "description": "Bad request (empty file, bad file name, bad field)"},
     401: {"model": ErrorBody, "description": "No valid token or session"},
-    403: {"model": ErrorBody, "description": "Missing scope, or originals of a call that is not yours"},
+    403: {
+        "model": ErrorBody,
+        "description": "Missing scope, originals of a call that is not yours, or a rep you may not name",
+    },
     404: {"model": ErrorBody, "description": "No such call, or not one you may see"},
     409: {"model": ErrorBody, "description": "Not possible in the call's current state"},
     413: {"model": ErrorBody, "description": "File over the size cap"},
@@ -113,7 +116,11 @@ async def upload_call(
     rep_channel: Annotated[str | None, Form(max_length=8, description="Stereo: left or right = rep")] = None,
     rep: Annotated[
         str | None,
-        Form(max_length=255, description="Who the rep is, for voice matching; default: the uploader's e-mail"),
+        Form(
+            max_length=255,
+            description="Who the rep is (e-mail or user id), for voice matching; default: you. Only yourself, a "
+            "member of your team (managers) or anyone (admins)",
+        ),
     ] = None,
     speakers: Annotated[int | None, Form(description="Number of speakers, if known (mono recordings)")] = None,
     recorded_at: Annotated[
@@ -124,7 +131,10 @@ async def upload_call(
         ),
     ] = None,
 ) -> CallUploadPublic:
-    """Upload a recording; it is transcribed in the background. The same bytes twice from you return the same call."""
+    """Upload a recording; it is transcribed in the background. The same bytes twice from you return the same call.
+
+    ``rep`` may name only yourself, a rep of your team (managers) or anyone (admins): their voice profile learns
+    from the call."""
     declared = request.headers.get("content-length")
     cap = runtime.settings.max_upload_bytes
     if declared and declared.isdigit() and int(declared) > cap + 64 * 1024:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlmodel import Session
 
-from api.auth import VisibleCall
+from api.auth import PrincipalDep, VisibleCall
 from api.deps import RuntimeDep, SessionDep
 from api.routes.calls import ERRORS
 from api.routing import Route
@@ -42,12 +42,20 @@ def get_speakers(call_id: int, _call: VisibleCall, session: SessionDep) -> Speak
 
 @router.patch("/{call_id}/speakers", response_model=SpeakersPublic, responses=ERRORS)
 def patch_speakers(
-    call_id: int, _call: VisibleCall, body: SpeakersPatch, runtime: RuntimeDep, session: SessionDep
+    call_id: int,
+    _call: VisibleCall,
+    body: SpeakersPatch,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
 ) -> SpeakersPublic:
     """Rename speakers and fix their roles; the call's metrics are recomputed at once and its minutes in the
-    background, and a confirmed rep's voice is enrolled into their voice profile when the call names its rep."""
+    background, and a confirmed rep's voice is enrolled into their voice profile when the call names its rep (role
+    changes then need the right to enrol for that rep: the rep, their manager or an admin)."""
     changes = [SpeakerChange(label=c.label, name=c.name, role=c.role) for c in body.speakers]
-    wake = update_speakers(runtime.engine, call_id, changes, max_attempts=runtime.settings.job_max_attempts)
+    wake = update_speakers(
+        runtime.engine, call_id, changes, max_attempts=runtime.settings.job_max_attempts, actor=principal
+    )
     for queue in wake:
         runtime.queues.wake(queue)
     session.rollback()  # end the read snapshot taken before the update

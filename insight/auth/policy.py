@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from models import Call, UserRole
+from models import Call, User, UserRole
 
 
 class Scope(StrEnum):
@@ -158,6 +158,22 @@ def can_change_call(principal: Principal, call: Call, owner_team_id: int | None)
 def can_read_original(principal: Principal, call: Call) -> bool:
     """May ``principal`` hear the audio and read the unredacted transcript and minutes? Owner and admins only."""
     return principal.is_admin or (call.owner_id is not None and call.owner_id == principal.user_id)
+
+
+def can_enrol_voice(role: str, user_id: int | None, team_id: int | None, rep: User | None) -> bool:
+    """May a user (by role, id and team) enrol a voice into ``rep``'s voice profile?
+
+    The profile decides who the rep is in that rep's later calls, so only the rep themself, a manager of the rep's
+    team, or an admin may feed it: naming a rep at upload, confirming roles that enrol a voice, and which calls a
+    profile is rebuilt from all follow this. ``rep`` None (a rep key that names no user): admins only.
+    """
+    if role == UserRole.admin:
+        return True
+    if rep is None or user_id is None:
+        return False
+    if rep.id == user_id:
+        return True
+    return role == UserRole.manager and team_id is not None and rep.team_id == team_id
 
 
 def shown_text(text: str, redacted: str | None, *, original: bool) -> str:

@@ -47,15 +47,15 @@ def list_profiles(session: Session) -> list[VoiceProfile]:
     return list(session.exec(select(VoiceProfile).order_by(col(VoiceProfile.rep_key))).all())
 
 
-def confirmed_reps(session: Session, rep_key: str) -> list[Speaker]:
-    """Rep speakers confirmed by a user in the calls of ``rep_key``."""
+def confirmed_reps(session: Session, rep_key: str) -> list[tuple[Speaker, int | None]]:
+    """Rep speakers confirmed by a user in the calls of ``rep_key``, each with the owner of its call."""
     stmt = (
-        select(Speaker)
+        select(Speaker, Call.owner_id)
         .join(Call, col(Call.id) == col(Speaker.call_id))
         .where(Call.rep_key == rep_key, Speaker.role == "rep", Speaker.role_source == "user")
         .order_by(col(Speaker.call_id))
     )
-    return list(session.exec(stmt).all())
+    return [(speaker, owner_id) for speaker, owner_id in session.exec(stmt).all()]
 
 
 def save_profile(session: Session, profile: VoiceProfile) -> None:

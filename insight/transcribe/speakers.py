@@ -10,7 +10,9 @@ Roles (``rep``, ``customer``, ``other``), strongest evidence first:
 2. the upload's channel mapping (stereo: which channel is the rep);
 3. the rep's enrolled voice: the call names its rep (``rep_key``) and that rep has a voice profile, built from calls
    whose roles a user confirmed; the speaker whose voice print is closest to it (cosine >= ``VOICE_MATCH`` and ahead
-   of the next speaker by ``VOICE_MARGIN``) is the rep;
+   of the next speaker by ``VOICE_MARGIN``) is the rep. Only calls whose owner may enrol a voice for that rep (the
+   rep, a manager of the rep's team, an admin: ``policy.can_enrol_voice``) feed a profile, so no one can plant
+   their own voice in another rep's profile;
 4. a heuristic: the rep is the speaker with the highest score = 0.5 if they speak first + their share of all
    questions asked + their share of sales phrases (ご提案, 弊社の, お見積り, "our product", "demo", ...). With three or
    more speakers, one with under 3% of the talk time is ``other``; everyone else is a ``customer``.
@@ -29,16 +31,18 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from insight import pipeline
+from insight.auth import policy
 from insight.db import session_scope
-from insight.errors import InvalidUpload, NotFound
+from insight.errors import Forbidden, InvalidUpload, NotFound
 from insight.repositories import calls as calls_repo
 from insight.repositories import speakers as speakers_repo
 from insight.repositories import transcripts as transcripts_repo
+from insight.repositories import users as users_repo
 from insight.storage import AudioStore
 from insight.transcribe import metrics as metrics_mod
 from insight.transcribe.audio import SAMPLE_RATE, iter_windows
 from insight.transcribe.diarize import SpeakerLookup, VoiceEncoder, diarize_stream, embed_speech
-from models import CallStatus, Role, RoleSource, Speaker, Utterance, VoiceProfile
+from models import CallStatus, Role, RoleSource, Speaker, User, Utterance, VoiceProfile
 
 log = logging.getLogger(__name__)
 
@@ -363,10 +367,23 @@ class SpeakerChange:
 
 
 def update_speakers(
-    engine: Engine, call_id: int, changes: Sequence[SpeakerChange], *, max_attempts: int = 3
+    engine: Engine,
+    call_id: int,
+    changes: Sequence[SpeakerChange],
+    *,
+    max_attempts: int = 3,
+    actor: policy.Principal | None = None,
 ) -> list[str]:
     """Apply users' corrections, enrol the confirmed rep's voice, and recompute the call's metrics now and its
     minutes (owners, customer questions and sentiment depend on roles) in the background.
+
+    Args:
+        engine: the database.
+        call_id: the call.
+        changes: the corrections.
+        max_attempts: attempts of the minutes job queued for a done call.
+        actor: who corrects (None: a trusted local caller). Role corrections of a call that feeds its rep's voice
+            profile need the right to enrol a voice for that rep (``policy.can_enrol_voice``).
 
     Returns:
         The queues to wake after the commit.
@@ -374,11 +391,22 @@ def update_speakers(
     Raises:
         NotFound: no such call.
         InvalidUpload: an unknown speaker label or role.
+        Forbidden: ``actor`` changes roles that would enrol a voice for a rep they may not enrol.
     """
     with session_scope(engine) as session:
         call = calls_repo.get(session, call_id)
         if call is None:
             raise NotFound(f"Call {call_id} does not exist.")
+        if actor is not None and call.rep_key and any(c.role is not None for c in changes):
+            rep = users_repo.get_by_email(session, call.rep_key)
+            if feeds_profile(session, call.owner_id, rep) and not policy.can_enrol_voice(
+                actor.role, actor.user_id, actor.team_id, rep
+            ):
+                raise Forbidden(
+                    f"Confirming roles in call {call_id} would enrol a voice for {call.rep_key}, which you may not do.",
+                    hint="Ask that rep, their manager or an admin to correct the roles.",
+                    code="voice_enrolment_forbidden",
+                )
         by_label = {s.label: s for s in speakers_repo.for_call(session, call_id)}
         if not by_label:
             raise InvalidUpload(
@@ -413,13 +441,29 @@ def update_speakers(
         return []
 
 
+def feeds_profile(session: Session, owner_id: int | None, rep: User | None) -> bool:
+    """Does a call owned by ``owner_id`` count for ``rep``'s voice profile? Calls without an owner (from before
+    accounts, or local tools; only admins see them) do; otherwise the owner must be allowed to enrol for the rep."""
+    if owner_id is None:
+        return True
+    owner = users_repo.get(session, owner_id)
+    return owner is not None and policy.can_enrol_voice(owner.role, owner.id, owner.team_id, rep)
+
+
 def rebuild_profile(session: Session, rep_key: str) -> VoiceProfile | None:
     """Recompute a rep's voice profile: the mean voice print of the rep speaker in every call of theirs whose roles a
-    user confirmed. Rebuilt from the calls (not updated in place), so a corrected correction leaves no trace."""
+    user confirmed. Rebuilt from the calls (not updated in place), so a corrected correction leaves no trace.
+
+    A call counts only when its owner may enrol a voice for the rep (:func:`feeds_profile`): a call that names
+    someone else as its rep cannot plant its speaker's voice in their profile."""
     prints: list[np.ndarray] = []
     call_ids: list[int] = []
-    for speaker in speakers_repo.confirmed_reps(session, rep_key):
-        if speaker.embedding:
+    rep = users_repo.get_by_email(session, rep_key)
+    feeds: dict[int | None, bool] = {}
+    for speaker, owner_id in speakers_repo.confirmed_reps(session, rep_key):
+        if owner_id not in feeds:
+            feeds[owner_id] = feeds_profile(session, owner_id, rep)
+        if speaker.embedding and feeds[owner_id]:
             vec = np.asarray(speaker.embedding, dtype=np.float32)
             prints.append(vec / max(float(np.linalg.norm(vec)), 1e-9))
             call_ids.append(speaker.call_id)

@@ -137,7 +137,7 @@ def seed_call(
 
 
 def test_erasing_a_customer_leaves_no_trace(runtime: Runtime, tmp_path: Path) -> None:
-    owner = auth.make_user(runtime, "rep@example.com")
+    owner = auth.make_user(runtime, "rep@example.com", role="admin")  # may name any rep (voice profiles)
     with session_scope(runtime.engine) as s:
         gone, _ = customers_repo.upsert(
             s,
@@ -230,7 +230,7 @@ def auth_actor(account: auth.Account):  # type: ignore[no-untyped-def]
 
 
 def test_retention_keeps_only_anonymous_figures(runtime: Runtime, tmp_path: Path) -> None:
-    owner = auth.make_user(runtime, "rep@example.com")
+    owner = auth.make_user(runtime, "rep@example.com", role="admin")  # may name any rep (voice profiles)
     old = seed_call(runtime, tmp_path, "old", seconds=1.0, customer=None, deal=None, owner=owner.user_id)
     new = seed_call(runtime, tmp_path, "new", seconds=1.3, customer=None, deal=None, owner=owner.user_id)
     with session_scope(runtime.engine) as s:
@@ -271,7 +271,7 @@ def test_retention_keeps_only_anonymous_figures(runtime: Runtime, tmp_path: Path
 
 def test_the_retention_schedule_purges_through_the_queue(runtime: Runtime, tmp_path: Path) -> None:
     """The schedule submits one purge job per period (however many workers tick) and a worker runs it."""
-    owner = auth.make_user(runtime, "rep@example.com")
+    owner = auth.make_user(runtime, "rep@example.com", role="admin")  # may name any rep (voice profiles)
     old = seed_call(runtime, tmp_path, "old", seconds=1.0, customer=None, deal=None, owner=owner.user_id)
     with session_scope(runtime.engine) as s:
         s.execute(
