@@ -230,14 +230,28 @@ def end_session(request: Request, runtime: RuntimeDep, response: Response) -> No
     response.delete_cookie(cookie_name(runtime), path="/", secure=runtime.settings.secure_cookies, httponly=True)
 
 
+# Sign-in errors travel in the redirect as codes, each shown as a fixed message of the page's language: the page
+# never shows text taken from its URL (a crafted link could otherwise make it say anything, on our own origin).
+LOGIN_ERRORS = {"login_failed": "login_failed", "rate_limited": "login_rate_limited"}
+
+
+def login_error_text(code: str, strings: dict[str, str]) -> str:
+    """The message for a sign-in error code ("" for none; a general one for a code we did not send)."""
+    if not code:
+        return ""
+    return strings[LOGIN_ERRORS.get(code, "login_error")]
+
+
 @public.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, runtime: RuntimeDep, next: str = "/", error: str = "") -> HTMLResponse:
     with Session(runtime.engine) as session:
         no_users = users_repo.count(session) == 0
+    context = _context(request, runtime, None)
+    error_text = login_error_text(error, STRINGS[pick_language(request)])
     return templates.TemplateResponse(
         request,
         "login.html",
-        {**_context(request, runtime, None), "next": _safe_next(next), "error": error[:200], "no_users": no_users},
+        {**context, "next": _safe_next(next), "error": error_text, "no_users": no_users},
     )
 
 
@@ -256,7 +270,7 @@ def login_form(
         value, _ = sign_in(request, runtime, email, password)
     except (Unauthorized, RateLimited) as exc:
         return RedirectResponse(
-            f"/login?lang={lang}&next={quote(_safe_next(next))}&error={quote(exc.message)}", status_code=303
+            f"/login?lang={lang}&next={quote(_safe_next(next))}&error={quote(exc.code)}", status_code=303
         )
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(response, runtime, value)

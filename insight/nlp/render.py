@@ -2,10 +2,16 @@
 
 Every item ends with its evidence: the time of the utterance it comes from, linked to that utterance when the
 caller gives a link pattern (the web page uses ``#u{id}``, the rows of its transcript).
+
+File names, speaker names and what was said are typed or spoken by people: they go in as inert text
+(:func:`md_text`), so a file named ``<img src=x onerror=...>.wav`` or a speaker renamed to a Markdown link does not
+become HTML or a link wherever the Markdown is rendered.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 
 from insight.nlp.minutes_schema import (
@@ -108,6 +114,18 @@ SECTIONS: tuple[str, ...] = (
 )
 
 
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x85\u2028\u2029]+")
+
+
+def md_text(value: str) -> str:
+    """``value`` as inert Markdown text on one line: no raw HTML (``<``, ``>``, ``&`` become entities), no link or
+    image (``](`` and ``![`` are escaped) and no link reference definition (``]:``), no line break that could start
+    a heading or a block of its own."""
+    text = _LINE_BREAKS.sub(" ", value)
+    text = html.escape(text, quote=False)
+    return text.replace("](", "]\\(").replace("![", "!\\[").replace("]:", "]\\:")
+
+
 def labels_for(language: str) -> dict[str, str]:
     return LABELS["ja"] if language == "ja" else LABELS["en"]
 
@@ -158,14 +176,14 @@ def render_markdown(
         link: Turns an utterance id into a URL for the evidence links; plain times when absent.
     """
     t = labels_for(doc.language)
-    lines = [f"# {title or t['title']}", "", f"{t['date']}: {doc.reference_date.isoformat()}", ""]
+    lines = [f"# {md_text(title) if title else t['title']}", "", f"{t['date']}: {doc.reference_date.isoformat()}", ""]
     if doc.notice:
-        lines += [f"> {doc.notice}", ""]
+        lines += [f"> {md_text(doc.notice)}", ""]
     if doc.participants:
         lines += [f"## {t['participants']}", ""]
         for p in doc.participants:
-            who = " · ".join(x for x in (p.name, p.organization) if x)
-            lines.append(f"- {p.speaker} ({t[f'role_{p.role}']})" + (f": {who}" if who else ""))
+            who = " · ".join(md_text(x) for x in (p.name, p.organization) if x)
+            lines.append(f"- {md_text(p.speaker)} ({t[f'role_{p.role}']})" + (f": {who}" if who else ""))
         lines.append("")
     for section in SECTIONS:
         items: list[MinutesItem] = getattr(doc, section)
@@ -176,8 +194,8 @@ def render_markdown(
             evidence = clock(item.start)
             if link is not None:
                 evidence = f"[{evidence}]({link(item.utterance_ids[0])})"
-            details = item_details(item, t)
-            text = f"**{details}** — {item.text}" if details else item.text
+            details = md_text(item_details(item, t))
+            text = f"**{details}** — {md_text(item.text)}" if details else md_text(item.text)
             lines.append(f"- {text} ({evidence})")
         lines.append("")
     if doc.sentiment is not None:
