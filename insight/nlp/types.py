@@ -117,6 +117,9 @@ class PiiKind(StrEnum):
     POSTAL_CODE = "postal_code"
     ADDRESS = "address"
     PERSON = "person"
+    DATE_OF_BIRTH = "date_of_birth"
+    BANK_ACCOUNT = "bank_account"
+    SSN = "ssn"
 
 
 @dataclass(frozen=True)
