@@ -25,6 +25,7 @@ from insight.auth.ratelimit import RateLimiter
 from insight.db import session_scope
 from insight.errors import Forbidden, NotFound, RateLimited, Unauthorized
 from insight.logs import request_id
+from insight.repositories import auth_state as auth_state_repo
 from insight.repositories import calls as calls_repo
 from insight.repositories import users as users_repo
 from insight.runtime import Runtime
@@ -51,12 +52,13 @@ def limiter(request: Request, runtime: Runtime) -> RateLimiter:
 def principal_cache(request: Request) -> PrincipalCache:
     state = request.app.state
     if getattr(state, "principal_cache", None) is None:
-        state.principal_cache = PrincipalCache(ttl_s=15.0)
+        state.principal_cache = PrincipalCache()
     pc: PrincipalCache = state.principal_cache
     return pc
 
 
 def client_ip(request: Request) -> str | None:
+    """The client's address: the peer, or what a trusted proxy reported for it (see ``api.proxies``)."""
     return request.client.host if request.client else None
 
 
@@ -72,25 +74,31 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
-class _NeedsDatabase(Exception):
-    """The principal is not in the cache: it must be looked up in the database (off the event loop)."""
+def _lookup(
+    runtime: Runtime, cache: PrincipalCache, key: str, load: Callable[[Session], tuple[Principal, bool]]
+) -> Principal:
+    """The principal for ``key``: cached, if cached under the database's current auth generation, else loaded.
 
-
-def _cached(cache: PrincipalCache, key: str, load: Callable[[], Principal], *, database: bool) -> Principal:
-    """The cached principal for ``key``, else ``load()`` it (only when ``database``) and keep it until it expires."""
-    principal = cache.get(key)
-    if principal is None:
-        if not database:
-            raise _NeedsDatabase
-        principal = load()
-        cache.put(key, principal, principal.expires_at)
+    The generation is read first, in the session that loads the principal: what is cached is never older than the
+    generation it is filed under, and a change committed by any process is seen by the next request.
+    """
+    touch = False
+    with Session(runtime.engine) as session:
+        generation = auth_state_repo.generation(session)
+        principal = cache.get(key, generation)
+        if principal is None:
+            principal, touch = load(session)
+            cache.put(key, principal, principal.expires_at, generation)
+    if touch and principal.token_id is not None:
+        with session_scope(runtime.engine) as session:
+            users_repo.touch_token(session, principal.token_id, utcnow())
     return principal
 
 
-def resolve_principal(request: Request, runtime: Runtime, *, database: bool = True) -> Principal | None:
-    """The principal of this request (cached on the request), or None when it carries no credentials.
+def resolve_principal(request: Request, runtime: Runtime) -> Principal | None:
+    """The principal of this request (kept on the request), or None when it carries no credentials.
 
-    With ``database=False`` only the in-process cache is consulted and ``_NeedsDatabase`` is raised on a miss.
+    Blocking (one database read even when cached): call it from a worker thread.
     """
     if hasattr(request.state, "principal"):
         cached: Principal | None = request.state.principal
@@ -99,25 +107,21 @@ def resolve_principal(request: Request, runtime: Runtime, *, database: bool = Tr
     cache = principal_cache(request)
     token = _bearer(request)
     if token is not None:
-
-        def from_token() -> Principal:
-            with Session(runtime.engine) as session:
-                found, touch = auth_service.principal_from_token(session, token)
-            if touch and found.token_id is not None:
-                with session_scope(runtime.engine) as session:
-                    users_repo.touch_token(session, found.token_id, utcnow())
-            return found
-
-        principal = _cached(cache, "t:" + auth_service.sha256_hex(token), from_token, database=database)
+        principal = _lookup(
+            runtime,
+            cache,
+            "t:" + auth_service.sha256_hex(token),
+            lambda session: auth_service.principal_from_token(session, token),
+        )
     else:
         cookie = request.cookies.get(cookie_name(runtime))
         if cookie:
-
-            def from_session() -> Principal:
-                with Session(runtime.engine) as session:
-                    return auth_service.principal_from_session(session, cookie)
-
-            principal = _cached(cache, "s:" + auth_service.sha256_hex(cookie), from_session, database=database)
+            principal = _lookup(
+                runtime,
+                cache,
+                "s:" + auth_service.sha256_hex(cookie),
+                lambda session: (auth_service.principal_from_session(session, cookie), False),
+            )
             if request.method not in SAFE_METHODS and not auth_service.csrf_ok(
                 runtime.settings.secret_key.get_secret_value(), cookie, request.headers.get(CSRF_HEADER)
             ):
@@ -139,9 +143,9 @@ def resolve_principal(request: Request, runtime: Runtime, *, database: bool = Tr
 
 
 async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
-    try:
-        principal = resolve_principal(request, runtime, database=False)
-    except _NeedsDatabase:
+    if hasattr(request.state, "principal"):
+        principal: Principal | None = request.state.principal
+    else:
         principal = await run_in_threadpool(resolve_principal, request, runtime)
     if principal is None:
         raise Unauthorized(

@@ -14,6 +14,7 @@ from api import errors
 from api.auth import authorize
 from api.dashboard import routes as dashboard
 from api.middleware import RequestContext
+from api.proxies import TrustedProxies
 from api.routes import account, admin, calls, customers, health, imports, metrics, minutes, segments, speakers
 from api.security import SecurityHeaders
 from insight.auth import policy
@@ -55,6 +56,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, embedded_w
         lifespan=lifespan,
     )
     errors.register(app)
+    # Inside RequestContext: the client's address is what trusted proxies forwarded, before anything reads it.
+    app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)
     app.add_middleware(RequestContext)
     # Keep this the last middleware added (the outermost), so every answer gets the security headers, including
     # those made by the middlewares inside it (RequestContext answers unexpected errors itself).

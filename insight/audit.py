@@ -26,6 +26,7 @@ from models import AuditEvent
 class Action(StrEnum):
     login = "auth.login"
     login_failed = "auth.login_failed"
+    login_unlock = "auth.login_unlock"
     logout = "auth.logout"
     token_create = "auth.token_create"
     token_revoke = "auth.token_revoke"

@@ -82,7 +82,7 @@ def serve(
         int,
         typer.Option(
             min=1,
-            help="Server processes, up to one per core (rate limits and credential caches are per process). "
+            help="Server processes, up to one per core (request rate limits are counted per process). "
             "With more than one, run the workers apart: `--no-worker` here and `insight worker` beside it.",
         ),
     ] = 1,
@@ -112,6 +112,8 @@ def serve(
         "access_log": False,
         # h11 bounds the size of a request's header block (httptools does not); measured no slower here.
         "http": "h11",
+        # uvicorn would take X-Forwarded-For from any local peer; the app believes it only from INSIGHT_TRUSTED_PROXIES.
+        "proxy_headers": False,
     }
     if workers > 1:
         # Each process builds the app from the environment: pass the command-line choices down that way.
@@ -879,8 +881,11 @@ def users_set(
     team: Annotated[str | None, typer.Option(help="New team; empty string: none.")] = None,
     active: Annotated[bool | None, typer.Option(help="Activate or deactivate.")] = None,
     password_stdin: Annotated[bool, typer.Option(help="Read a new password from standard input.")] = False,
+    keep_tokens: Annotated[
+        bool, typer.Option(help="With a new password: keep the user's API tokens (default: revoke them).")
+    ] = False,
 ) -> None:
-    """Change a user's role, team, status or password."""
+    """Change a user's role, team, status or password; takes effect on the next request of running servers."""
     from insight import audit
     from insight.auth import service as auth_service
     from insight.db import session_scope
@@ -902,10 +907,36 @@ def users_set(
                 clear_team=team == "",
                 active=active,
                 password=_read_password(password_stdin, prompt=False),
+                keep_tokens=keep_tokens,
             )
             console.print(f"✓ {user.email}: {user.role}")
     except InsightError as exc:
         raise _fail(exc) from exc
+
+
+@users_app.command("unlock")
+def users_unlock(
+    email: str,
+    address: Annotated[str | None, typer.Option(help="Only the waits of this client address.")] = None,
+) -> None:
+    """Clear the waits imposed after failed sign-ins for an e-mail (audited)."""
+    from insight import audit
+    from insight.auth import lockout
+    from insight.db import session_scope
+    from insight.repositories import users as users_repo
+
+    with session_scope(_engine()) as session:
+        cleared = lockout.unlock(session, email, address=address)
+        user = users_repo.get_by_email(session, email)
+        audit.record(
+            session,
+            audit.Actor(label=CLI_ACTOR_LABEL),
+            audit.Action.login_unlock,
+            object_type="user",
+            object_id=user.id if user is not None else None,
+            details={"cleared": cleared, **({"address": address} if address else {})},
+        )
+    console.print(f"✓ {email}: {cleared} record(s) of failed sign-ins cleared")
 
 
 @tokens_app.command("create")
@@ -915,8 +946,16 @@ def tokens_create(
     scopes: Annotated[
         str | None, typer.Option(help="Comma-separated: calls:read,calls:write,insights:read,sync,metrics,admin.")
     ] = None,
-    days: Annotated[float | None, typer.Option(help="Lifetime in days (default 90).")] = 90.0,
-    no_expiry: Annotated[bool, typer.Option(help="A token that never expires.")] = False,
+    days: Annotated[
+        float | None, typer.Option(help="Lifetime in days (default 90, at most INSIGHT_TOKEN_MAX_DAYS).")
+    ] = 90.0,
+    no_expiry: Annotated[
+        bool,
+        typer.Option(
+            help="A token that never expires: service accounts (no password) only, and only with "
+            "INSIGHT_TOKEN_ALLOW_NO_EXPIRY=true."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the token as JSON.")] = False,
 ) -> None:
     """Create an API token for a user and print it once (it is stored only as a hash)."""
@@ -926,8 +965,10 @@ def tokens_create(
     from insight.errors import NotFound
     from insight.repositories import users as users_repo
 
+    settings = _settings()
     engine = _engine()
     wanted = [s.strip() for s in scopes.split(",") if s.strip()] if scopes else None
+    policy = auth_service.TokenPolicy(max_days=settings.token_max_days, allow_no_expiry=settings.token_allow_no_expiry)
     try:
         with session_scope(engine) as session:
             user = users_repo.get_by_email(session, email)
@@ -940,6 +981,8 @@ def tokens_create(
                 name=name,
                 scopes=wanted,
                 expires_days=None if no_expiry else days,
+                policy=policy,
+                by_admin=True,  # the command line has the database itself
             )
     except InsightError as exc:
         raise _fail(exc) from exc

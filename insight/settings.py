@@ -6,12 +6,14 @@ values down; nothing in the library reads the environment on its own.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 QUEUE_NAMES: tuple[str, ...] = ("transcribe", "analyze", "crm_sync")
 BUNDLED_WHISPER = "base"
@@ -55,6 +57,12 @@ class Settings(BaseSettings):
     )
 
     max_upload_bytes: int = Field(default=1024 * 1024 * 1024, ge=1)
+    max_body_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Largest request body of every route but uploads and imports (JSON, the sign-in form); "
+        "larger is answered 413 before it is read.",
+    )
     max_duration_s: float = Field(default=4 * 3600.0, gt=0)
 
     job_time_limit_s: float = Field(default=3 * 3600.0, gt=0, description="A job running longer is stopped.")
@@ -112,7 +120,25 @@ class Settings(BaseSettings):
         default=None, description="Secure flag on the session cookie; default: on when public_url is https."
     )
     rate_limit_per_minute: int = Field(default=600, ge=0, description="Requests per token or session (0 = off).")
-    login_attempts_per_minute: int = Field(default=10, ge=0, description="Sign-in attempts per address and e-mail.")
+    login_attempts_per_minute: int = Field(
+        default=10, ge=0, description="Sign-in attempts per client address, whatever the e-mail (0 = off)."
+    )
+    login_lockout_after: int = Field(
+        default=5, ge=1, description="Failed sign-ins from one address for one e-mail before that pair must wait."
+    )
+    login_lockout_base_s: float = Field(
+        default=2.0, gt=0, description="First wait after the free failures; it doubles with each further failure."
+    )
+    login_lockout_max_s: float = Field(default=900.0, gt=0, description="Longest wait between two attempts.")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed, as a JSON list "
+        "or comma-separated (default: none; the peer address is the client).",
+    )
+    token_max_days: float = Field(default=365.0, gt=0, le=3650, description="Longest lifetime of an API token.")
+    token_allow_no_expiry: bool = Field(
+        default=False, description="Admins may issue tokens that never expire to service accounts (no password)."
+    )
     max_running_jobs_per_user: int = Field(
         default=2, ge=0, description="Jobs of one user's calls running at once across workers (0 = no cap)."
     )
@@ -133,6 +159,28 @@ class Settings(BaseSettings):
                 ZoneInfo(value)
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise ValueError(f"INSIGHT_TIMEZONE: unknown time zone {value!r} (use e.g. Asia/Tokyo)") from exc
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"INSIGHT_TRUSTED_PROXIES: {entry!r} is not an address or CIDR range (e.g. 10.0.0.0/8)"
+                ) from exc
         return value
 
     @field_validator("data_dir", "model_dir")

@@ -27,7 +27,7 @@ from api.dashboard.minutes import minutes_view
 from api.deps import RuntimeDep, SessionDep
 from api.routing import Route
 from insight import audit
-from insight.auth import policy
+from insight.auth import lockout, policy
 from insight.auth import service as auth_service
 from insight.auth.ratelimit import RateLimiter
 from insight.db import session_scope
@@ -169,23 +169,48 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
-def sign_in(request: Request, runtime: RuntimeDep, email: str, password: str) -> tuple[str, policy.Principal]:
-    """Check the credentials (rate limited per address and per e-mail) and open a session; audited either way.
+def lockout_policy(runtime: RuntimeDep) -> lockout.LockoutPolicy:
+    settings = runtime.settings
+    return lockout.LockoutPolicy(
+        free=settings.login_lockout_after, base_s=settings.login_lockout_base_s, max_s=settings.login_lockout_max_s
+    )
 
+
+def sign_in(request: Request, runtime: RuntimeDep, email: str, password: str) -> tuple[str, policy.Principal]:
+    """Check the credentials and open a session; audited either way.
+
+    Two limits: attempts per client address (whatever the e-mail), and a backoff per (address, e-mail) after failed
+    attempts (``insight.auth.lockout``), which slows whoever guesses without locking the owner out from elsewhere.
     Returns the cookie value and the principal. Raises Unauthorized or RateLimited.
     """
-    limiter = _login_limiter(request, runtime)
-    for key in (f"ip:{client_ip(request)}", f"email:{email.strip().lower()}"):
-        wait = limiter.hit(key)
-        if wait > 0:
-            raise RateLimited(
-                "Too many sign-in attempts.", hint=f"Wait {wait:.0f} s and try again.", retry_after_s=wait
-            )
-    anonymous = audit.Actor(label=email.strip().lower()[:255], ip=client_ip(request))
+    address = client_ip(request)
+    wait = _login_limiter(request, runtime).hit(f"ip:{address}")
+    if wait > 0:
+        raise RateLimited(
+            "Too many sign-in attempts from your address.",
+            hint=f"Wait {wait:.0f} s and try again.",
+            retry_after_s=wait,
+        )
+    anonymous = audit.Actor(label=email.strip().lower()[:255], ip=address)
+    user = None
     with session_scope(runtime.engine) as session:
-        user = auth_service.authenticate(session, email, password)
-        if user is None:
-            audit.record(session, anonymous, audit.Action.login_failed, object_type="user", outcome="denied")
+        locked = lockout.seconds_locked(session, address, email)
+        if locked > 0:
+            # The password is not even checked: a wait that answered "right password" would not slow guessing.
+            audit.record(session, anonymous, audit.Action.login_failed, object_type="user", outcome="locked")
+        else:
+            user = auth_service.authenticate(session, email, password)
+            if user is None:
+                lockout.record_failure(session, lockout_policy(runtime), address, email)
+                audit.record(session, anonymous, audit.Action.login_failed, object_type="user", outcome="denied")
+            else:
+                lockout.record_success(session, address, email)
+    if locked > 0:
+        raise RateLimited(
+            "Too many failed sign-ins for this e-mail from your address.",
+            hint=f"Wait {locked:.0f} s and try again, or ask an admin to unlock the account.",
+            retry_after_s=locked,
+        )
     if user is None:
         raise Unauthorized("Wrong e-mail or password.", hint="Check both and try again.", code="login_failed")
     ttl = timedelta(hours=runtime.settings.session_ttl_h)

@@ -16,6 +16,7 @@ from insight.auth.policy import Principal
 from insight.db import session_scope
 from insight.errors import Forbidden, NotFound
 from insight.repositories import users as users_repo
+from insight.runtime import Runtime
 from models import ApiToken, User
 
 router = APIRouter(prefix="/api/auth", tags=["account"], route_class=Route)  # guarded (any signed-in principal)
@@ -42,6 +43,11 @@ def user_public(session: Session, user: User) -> UserPublic:
         active=user.active,
         created_at=user.created_at,
     )
+
+
+def token_policy(runtime: Runtime) -> auth_service.TokenPolicy:
+    settings = runtime.settings
+    return auth_service.TokenPolicy(max_days=settings.token_max_days, allow_no_expiry=settings.token_allow_no_expiry)
 
 
 def token_public(token: ApiToken) -> TokenPublic:
@@ -106,7 +112,14 @@ def create_token(body: TokenCreate, runtime: RuntimeDep, principal: PrincipalDep
         user = users_repo.get(session, principal.user_id)
         assert user is not None
         token, plaintext = auth_service.create_token(
-            session, actor, user, name=body.name, scopes=body.scopes, expires_days=body.expires_days
+            session,
+            actor,
+            user,
+            name=body.name,
+            scopes=body.scopes,
+            expires_days=body.expires_days,
+            policy=token_policy(runtime),
+            by_admin="admin" in principal.scopes,
         )
         return TokenCreated(**token_public(token).model_dump(), token=plaintext)
 

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import ActorDep
 from api.deps import RuntimeDep, SessionDep
-from api.routes.account import ERRORS, token_public, user_public
+from api.routes.account import ERRORS, token_policy, token_public, user_public
 from api.routing import Route
 from api.schemas.auth import (
     AuditEventPublic,
@@ -23,12 +23,14 @@ from api.schemas.auth import (
     RetentionReport,
     TokenCreate,
     TokenCreated,
+    UnlockReport,
     UserCreate,
     UserPublic,
     UserUpdate,
 )
 from insight import audit, csvsafe
 from insight import retention as retention_service
+from insight.auth import lockout
 from insight.auth import service as auth_service
 from insight.db import session_scope
 from insight.errors import InvalidRequest, NotFound
@@ -69,8 +71,33 @@ def update_user(user_id: int, body: UserUpdate, runtime: RuntimeDep, actor: Acto
             active=body.active,
             password=body.password,
             name=body.name,
+            keep_tokens=body.keep_tokens,
         )
         return user_public(session, user)
+
+
+@router.post("/users/{user_id}/unlock", response_model=UnlockReport, responses=ERRORS)
+def unlock_user(
+    user_id: int,
+    runtime: RuntimeDep,
+    actor: ActorDep,
+    address: Annotated[str | None, Query(max_length=64, description="Only this client address")] = None,
+) -> UnlockReport:
+    """Clear the waits imposed after failed sign-ins for this user's e-mail (from every address, or one)."""
+    with session_scope(runtime.engine) as session:
+        user = users_repo.get(session, user_id)
+        if user is None:
+            raise NotFound(f"User {user_id} does not exist.", hint="List users with GET /api/admin/users.")
+        cleared = lockout.unlock(session, user.email, address=address)
+        audit.record(
+            session,
+            actor,
+            audit.Action.login_unlock,
+            object_type="user",
+            object_id=user_id,
+            details={"cleared": cleared, **({"address": address} if address else {})},
+        )
+        return UnlockReport(user_id=user_id, email=user.email, cleared=cleared)
 
 
 @router.post("/users/{user_id}/tokens", status_code=201, response_model=TokenCreated, responses=ERRORS)
@@ -81,7 +108,14 @@ def create_token_for(user_id: int, body: TokenCreate, runtime: RuntimeDep, actor
         if user is None:
             raise NotFound(f"User {user_id} does not exist.", hint="List users with GET /api/admin/users.")
         token, plaintext = auth_service.create_token(
-            session, actor, user, name=body.name, scopes=body.scopes, expires_days=body.expires_days
+            session,
+            actor,
+            user,
+            name=body.name,
+            scopes=body.scopes,
+            expires_days=body.expires_days,
+            policy=token_policy(runtime),
+            by_admin=True,
         )
         return TokenCreated(**token_public(token).model_dump(), token=plaintext)
 

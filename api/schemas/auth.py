@@ -44,6 +44,9 @@ class UserUpdate(BaseModel):
     name: str | None = Field(default=None, max_length=255)
     active: bool | None = None
     password: str | None = Field(default=None, max_length=1024)
+    keep_tokens: bool = Field(
+        default=False, description="With a new password: leave the user's API tokens working (default: revoke them)"
+    )
 
 
 class TokenCreate(BaseModel):
@@ -51,7 +54,14 @@ class TokenCreate(BaseModel):
     scopes: list[str] | None = Field(
         default=None, max_length=10, description="Default: every scope the user's role allows"
     )
-    expires_days: float | None = Field(default=90, gt=0, le=3650, description="null: never expires")
+    expires_days: float | None = Field(
+        default=90,
+        gt=0,
+        le=3650,
+        description="Lifetime, at most INSIGHT_TOKEN_MAX_DAYS (365 by default). null: never expires, only for an "
+        "admin issuing a service account's token (a user without a password) when INSIGHT_TOKEN_ALLOW_NO_EXPIRY "
+        "is on",
+    )
 
 
 class TokenPublic(BaseModel):
@@ -90,6 +100,12 @@ class AuditEventsPublic(BaseModel):
     count: int
     offset: int
     limit: int
+
+
+class UnlockReport(BaseModel):
+    user_id: int
+    email: str
+    cleared: int = Field(description="Records of failed sign-ins cleared (one per client address)")
 
 
 class CallOwnerUpdate(BaseModel):

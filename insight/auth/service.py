@@ -9,14 +9,16 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
 from insight import audit
-from insight.auth import cache, passwords
+from insight.auth import passwords
 from insight.auth.policy import Principal, effective_scopes, invalid_scopes
 from insight.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthorized
+from insight.repositories import auth_state as auth_state_repo
 from insight.repositories import users as users_repo
 from models import ApiToken, Team, User, UserRole, WebSession
 from models.base import utcnow
@@ -25,6 +27,46 @@ TOKEN_PREFIX = "ins_"
 EMAIL = re.compile(r"^[^@\s]{1,128}@[^@\s]{1,126}$")
 # A token's last use is written at most this often: a write per request would serialise reads on SQLite.
 TOUCH_EVERY = timedelta(minutes=5)
+DEFAULT_TOKEN_DAYS = 90.0
+
+
+@dataclass(frozen=True)
+class TokenPolicy:
+    """How long API tokens may live.
+
+    Attributes:
+        max_days: the longest lifetime any token may be given.
+        allow_no_expiry: whether an admin may issue tokens that never expire, and then only to service accounts
+            (users without a password, who cannot sign in and so cannot replace a token themselves).
+    """
+
+    max_days: float = 365.0
+    allow_no_expiry: bool = False
+
+
+def _check_expiry(policy: TokenPolicy, user: User, expires_days: float | None, *, by_admin: bool) -> None:
+    if expires_days is None:
+        if not policy.allow_no_expiry:
+            raise InvalidRequest(
+                "Tokens that never expire are not allowed here.",
+                hint=f"Give a lifetime of at most {policy.max_days:g} days (expires_days / --days); an operator can "
+                "allow non-expiring service-account tokens with INSIGHT_TOKEN_ALLOW_NO_EXPIRY=true.",
+                code="invalid_expiry",
+            )
+        if not by_admin or user.password_hash is not None:
+            raise InvalidRequest(
+                "Only an admin may issue a token that never expires, and only to a service account.",
+                hint=f"Give a lifetime of at most {policy.max_days:g} days, or have an admin issue the token to a "
+                "user without a password.",
+                code="invalid_expiry",
+            )
+        return
+    if not 0 < expires_days <= policy.max_days:
+        raise InvalidRequest(
+            f"A token's lifetime must be more than 0 and at most {policy.max_days:g} days.",
+            hint=f"e.g. expires_days {min(DEFAULT_TOKEN_DAYS, policy.max_days):g} (--days on the command line).",
+            code="invalid_expiry",
+        )
 
 
 def sha256_hex(value: str) -> str:
@@ -92,10 +134,13 @@ def update_user(
     active: bool | None = None,
     password: str | None = None,
     name: str | None = None,
+    keep_tokens: bool = False,
 ) -> User:
     """Change a user's role, team, status, password or name; a role change is audited with old and new role.
 
-    Deactivating a user or changing their password ends their web sessions.
+    Deactivating a user or changing their password ends their web sessions; a new password also revokes their API
+    tokens unless ``keep_tokens`` (a reset after a leak must not leave the leaked tokens working). Every change
+    reaches the credential caches of all processes when the caller commits.
     """
     user = users_repo.get(session, user_id)
     if user is None:
@@ -130,13 +175,25 @@ def update_user(
         user.password_hash = passwords.hash_password(password)
         changes["password"] = "changed"
         users_repo.delete_sessions_of(session, user.id)
+        if not keep_tokens:
+            revoked = users_repo.revoke_tokens_of(session, user.id, utcnow())
+            for token_id in revoked:
+                audit.record(
+                    session,
+                    actor,
+                    audit.Action.token_revoke,
+                    object_type="token",
+                    object_id=token_id,
+                    details={"reason": "password_reset"},
+                )
+            changes["tokens_revoked"] = len(revoked)
     if name is not None:
         user.name = name
         changes["name"] = "changed"
     user.updated_at = utcnow()
     session.add(user)
     session.flush()
-    cache.bump()
+    auth_state_repo.bump_generation(session)
     if changes:
         audit.record(session, actor, audit.Action.user_update, object_type="user", object_id=user.id, details=changes)
     return user
@@ -182,7 +239,9 @@ def create_token(
     *,
     name: str,
     scopes: list[str] | None = None,
-    expires_days: float | None = 90,
+    expires_days: float | None = DEFAULT_TOKEN_DAYS,
+    policy: TokenPolicy | None = None,
+    by_admin: bool = False,
 ) -> tuple[ApiToken, str]:
     """Issue an API token for ``user``. Returns the row and the token itself, which is never stored or shown again.
 
@@ -192,10 +251,13 @@ def create_token(
         user: whose token it is.
         name: a label ("hubspot sync", "laptop cli").
         scopes: what it may do (default: everything the user's role allows).
-        expires_days: lifetime; None = no expiry.
+        expires_days: lifetime; None = no expiry (see ``policy``).
+        policy: the limits on lifetimes (default: :class:`TokenPolicy`'s).
+        by_admin: the issuer holds the admin scope (or is the operator's command line).
 
     Raises:
         Forbidden: a scope the user's role may not hold.
+        InvalidRequest: a lifetime the policy does not allow.
     """
     assert user.id is not None
     wanted = sorted(set(scopes)) if scopes is not None else sorted(effective_scopes(user.role, None))
@@ -206,8 +268,7 @@ def create_token(
             hint="Choose from: " + ", ".join(sorted(effective_scopes(user.role, None))),
             code="invalid_scope",
         )
-    if expires_days is not None and not 0 < expires_days <= 3650:
-        raise InvalidRequest("Token lifetime must be 1-3650 days.", hint="e.g. --days 90", code="invalid_expiry")
+    _check_expiry(policy or TokenPolicy(), user, expires_days, by_admin=by_admin)
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = users_repo.add_token(
         session,
@@ -232,11 +293,11 @@ def create_token(
 
 
 def revoke_token(session: Session, actor: audit.Actor, token: ApiToken) -> None:
-    cache.bump()
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.add(token)
         session.flush()
+        auth_state_repo.bump_generation(session)
         audit.record(session, actor, audit.Action.token_revoke, object_type="token", object_id=token.id)
 
 
@@ -288,7 +349,7 @@ def principal_from_session(session: Session, value: str, *, now: datetime | None
 
 def end_session(session: Session, value: str) -> None:
     users_repo.delete_session(session, sha256_hex(value))
-    cache.bump()
+    auth_state_repo.bump_generation(session)
 
 
 def csrf_token(secret: str, session_value: str) -> str:

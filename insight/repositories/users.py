@@ -75,6 +75,16 @@ def get_token(session: Session, token_id: int) -> ApiToken | None:
     return session.get(ApiToken, token_id)
 
 
+def revoke_tokens_of(session: Session, user_id: int, now: datetime) -> list[int]:
+    """Revoke every live token of ``user_id``; returns their ids."""
+    ids = list(
+        session.exec(select(ApiToken.id).where(ApiToken.user_id == user_id, col(ApiToken.revoked_at).is_(None))).all()
+    )
+    if ids:
+        session.execute(update(ApiToken).where(col(ApiToken.id).in_(ids)).values(revoked_at=now))
+    return [i for i in ids if i is not None]
+
+
 def touch_token(session: Session, token_id: int, now: datetime) -> None:
     session.execute(update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=now))
 
