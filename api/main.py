@@ -10,7 +10,7 @@ from typing import Any
 import anyio.to_thread
 from fastapi import Depends, FastAPI
 
-from api import errors
+from api import errors, limits
 from api.auth import authorize
 from api.dashboard import routes as dashboard
 from api.middleware import RequestContext
@@ -56,7 +56,10 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, embedded_w
         lifespan=lifespan,
     )
     errors.register(app)
-    # Inside RequestContext: the client's address is what trusted proxies forwarded, before anything reads it.
+    # Inside RequestContext, so their answers carry the request id: the client's address first (what trusted proxies
+    # forwarded), then the body caps, before any route reads a body.
+    default_cap, route_caps = limits.caps(settings)
+    app.add_middleware(limits.BodyLimits, default=default_cap, routes=route_caps)
     app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)
     app.add_middleware(RequestContext)
     # Keep this the last middleware added (the outermost), so every answer gets the security headers, including

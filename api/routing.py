@@ -27,6 +27,8 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api.auth import guard_before_body
+
 # The range of the database's BIGINT (and of SQLite's INTEGER): every id, offset and limit must fit in it.
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -135,7 +137,8 @@ class Route(APIRoute):
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+        # A guarded route checks credentials before it reads its body (an anonymous upload is not taken in).
+        handler = guard_before_body(self, super().get_route_handler())
         params = int_parameters(self.dependant)
         if not params:
             return handler
