@@ -202,9 +202,9 @@ def test_english_sales_call(
     assert len(m["decisions"]) == 1
     assert "pilot" in m["decisions"][0]["text"]
     assert cites(m["decisions"][0], rows, turn_of(call, "pilot"))
-    assert {(p["role"], p["name"]) for p in m["participants"]} == {("rep", "Alex Morgan"), ("customer", "Jordan")}
+    assert {(p["role"], p["name"]) for p in m["participants"]} == {("rep", "David Morgan"), ("customer", "Emily")}
 
-    secrets = {"Alex", "Morgan", "Jordan", "Maria", "Lopez"}
+    secrets = {"David", "Morgan", "Emily", "Maria", "Lopez"}
     assert set(no_pii_leaks(json.dumps(m), secrets)) == secrets
     redacted = client.get(f"/api/calls/{call_id}/minutes", headers=rep.headers)
     assert no_pii_leaks(redacted.text, secrets) == []
