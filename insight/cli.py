@@ -324,22 +324,55 @@ def show(
 @app.command()
 def transcribe(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the transcript as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the transcript as JSON (same as --format json).")
+    ] = False,
     language: Annotated[str | None, typer.Option(help="Language (default: detect).")] = None,
     split_channels: Annotated[bool, typer.Option(help="Transcribe stereo channels separately.")] = True,
+    speakers: Annotated[
+        int | None, typer.Option("--speakers", min=1, max=10, help="Mono: number of speakers, if known.")
+    ] = None,
+    rep_channel: Annotated[
+        str | None, typer.Option(help="Stereo: left or right is the rep (default: guessed from what is said).")
+    ] = None,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="json, txt, srt, vtt, several separated by commas, or all. Written as FILE's name with that "
+            "extension into --output-dir; alone (no --output-dir), one format is printed.",
+        ),
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", "-o", file_okay=False, help="Write the --format files here (default: all)."),
+    ] = None,
 ) -> None:
-    """Transcribe a file locally, without a server."""
+    """Transcribe a file locally, without a server: who said what (speakers and roles), with word timings."""
     from insight.ingest import check_language
     from insight.runtime import Runtime
-    from insight.transcribe.audio_probe import probe_audio
-    from insight.transcribe.core import transcribe_path
+    from insight.transcribe import export
+    from insight.transcribe.local import transcribe_speakers
     from insight.transcribe.types import TranscribeOptions
 
+    try:
+        formats = export.parse_formats(output_format or ("json" if as_json else "all" if output_dir else "txt"))
+    except ValueError as exc:
+        err.print(f"[red]--format: {exc}[/red]")
+        raise typer.Exit(2) from exc
+    to_stdout = output_dir is None and (as_json or output_format is not None)
+    if to_stdout and len(formats) > 1:
+        err.print("[red]--format with several formats needs --output-dir (-o) to write them to.[/red]")
+        raise typer.Exit(2)
+    channel_names = {"left": 0, "right": 1, "0": 0, "1": 1}
+    if rep_channel is not None and rep_channel.lower() not in channel_names:
+        err.print(f"[red]--rep-channel must be left or right, got {rep_channel!r}[/red]")
+        raise typer.Exit(2)
     settings = _settings()
     logging.basicConfig(level=logging.WARNING)
     try:
         lang = check_language(language)
-        info = probe_audio(file, max_duration_s=settings.max_duration_s)
         runtime = Runtime.build(settings, run_migrations=False)
         base = runtime.transcribe_options()
         options = TranscribeOptions(
@@ -355,41 +388,39 @@ def transcribe(
             TaskProgressColumn(),
             TimeRemainingColumn(),
             console=err,
-            transient=as_json,
+            transient=to_stdout,
         ) as progress:
             task = progress.add_task("transcribe", total=1.0)
             transcriber = runtime.transcriber()
             started = time.monotonic()
-            transcript = transcribe_path(
+            result = transcribe_speakers(
                 file,
                 transcriber=transcriber,
-                duration_s=info.duration_s,
-                channels=info.channels,
-                dual_mono=info.dual_mono,
                 options=options,
+                rep_channel=channel_names[rep_channel.lower()] if rep_channel is not None else None,
+                num_speakers=speakers,
+                max_duration_s=settings.max_duration_s,
                 on_progress=lambda f: progress.update(task, completed=f),
             )
             elapsed = time.monotonic() - started
     except InsightError as exc:
         raise _fail(exc) from exc
-    if as_json:
-        out = {
-            "file": str(file),
-            "language": transcript.language,
-            "language_probability": round(transcript.language_probability, 4),
-            "duration_s": round(transcript.duration_s, 3),
-            "channels": transcript.channels,
-            "processing_s": round(elapsed, 3),
-            "segments": [asdict(s) for s in transcript.segments],
-        }
-        sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+    transcript = result.transcript
+    if to_stdout:
+        sys.stdout.write(export.render(result, formats[0], source=str(file), processing_s=elapsed))
         return
-    for seg in transcript.segments:
-        who = f"ch{seg.channel}" if seg.channel is not None else "  "
-        console.print(f"[dim]{seg.start:7.2f}–{seg.end:7.2f}[/dim] {who} {seg.text}")
+    if output_dir is not None:
+        for path in export.write_outputs(
+            result, source=file, out_dir=output_dir, formats=formats, processing_s=elapsed
+        ):
+            err.print(f"wrote {path}")
+    else:
+        roles = {label: str(s.role) for label, s in result.speakers.items()}
+        for u in result.utterances:
+            console.print(f"[dim]{u.start:7.2f}–{u.end:7.2f}[/dim] {u.speaker} {roles.get(u.speaker, ''):8s} {u.text}")
     err.print(
-        f"{transcript.language} · {transcript.duration_s:.1f} s audio in {elapsed:.1f} s "
-        f"({transcript.duration_s / max(elapsed, 1e-6):.1f}x real time)"
+        f"{transcript.language} · {len(result.speakers)} speakers · {transcript.duration_s:.1f} s audio in "
+        f"{elapsed:.1f} s ({transcript.duration_s / max(elapsed, 1e-6):.1f}x real time)"
     )
 
 

@@ -59,6 +59,77 @@ def test_transcribe_json_runs_locally(tmp_path: Path, model_dir: Path) -> None:
     assert not (tmp_path / "data" / "insight.db").exists()
 
 
+def _cues(text: str, *, sep: str) -> list[tuple[float, float, str]]:
+    """(start, end, text) of every srt/vtt cue."""
+    stamp = r"(\d\d):(\d\d):(\d\d)" + re.escape(sep) + r"(\d{3})"
+    out = []
+    for block in text.strip().split("\n\n"):
+        for i, line in enumerate(lines := block.splitlines()):
+            m = re.fullmatch(f"{stamp} --> {stamp}", line)
+            if m:
+                g = [int(x) for x in m.groups()]
+                start = g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000
+                end = g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000
+                out.append((start, end, " ".join(lines[i + 1 :])))
+    return out
+
+
+@pytest.mark.model
+def test_transcribe_writes_who_said_what_in_every_format(tmp_path: Path, model_dir: Path) -> None:
+    """katiesteve.wav: two people on one mono track. Katie opens, Steve answers; six turns in all."""
+    clip = shared(AUDIO_EN / "katiesteve.wav")
+    out_dir = tmp_path / "out"
+    done = insight("transcribe", str(clip), "--format", "all", "-o", str(out_dir), env=cli_env(tmp_path / "data"))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out_dir.iterdir()) == [f"katiesteve.{x}" for x in ("json", "srt", "txt", "vtt")]
+
+    doc = json.loads((out_dir / "katiesteve.json").read_text())
+    assert doc["language"] == "en"
+    assert [s["label"] for s in doc["speakers"]] == ["S1", "S2"]
+    assert sorted(s["role"] for s in doc["speakers"]) == ["customer", "rep"]
+    segments = doc["segments"]
+    # Who speaks, turn by turn: Katie, Steve, Katie, Steve, Katie, Steve.
+    order = [s["speaker"] for s in segments]
+    turns = [who for i, who in enumerate(order) if i == 0 or order[i - 1] != who]
+    assert turns == ["S1", "S2", "S1", "S2", "S1", "S2"], [(s["speaker"], s["text"]) for s in segments]
+    assert "steve" in normalise(segments[0]["text"]) and "katie" in normalise(segments[1]["text"])
+    assert all(w["start"] <= w["end"] for s in segments for w in s["words"])
+    role = {s["label"]: s["role"] for s in doc["speakers"]}
+
+    # txt: one "S1 (rep): text" line per utterance.
+    txt = (out_dir / "katiesteve.txt").read_text().splitlines()
+    assert txt == [f"{s['speaker']} ({role[s['speaker']]}): {s['text']}" for s in segments]
+    # srt and vtt: the same utterances with their times and speakers, in order.
+    srt = _cues((out_dir / "katiesteve.srt").read_text(), sep=",")
+    vtt_text = (out_dir / "katiesteve.vtt").read_text()
+    assert vtt_text.startswith("WEBVTT\n")
+    vtt = _cues(vtt_text, sep=".")
+    for cues, tag in ((srt, "[{s} {r}] "), (vtt, "<v {s} ({r})>")):
+        assert len(cues) == len(segments)
+        for (start, end, text), seg in zip(cues, segments, strict=True):
+            assert abs(start - seg["start"]) < 0.002 and abs(end - seg["end"]) < 0.002
+            assert text == tag.format(s=seg["speaker"], r=role[seg["speaker"]]) + seg["text"]
+
+    # A known speaker count is obeyed; one format goes to stdout.
+    one = insight("transcribe", str(clip), "--speakers", "1", "--format", "txt", env=cli_env(tmp_path / "data"))
+    assert one.returncode == 0, one.stderr
+    assert {line.split(" ", 1)[0] for line in one.stdout.splitlines()} == {"S1"}
+
+
+def test_transcribe_refuses_unknown_formats_and_channels(tmp_path: Path) -> None:
+    clip = bad_audio.good_wav(tmp_path / "x.wav", seconds=1.0, channels=1)
+    env = cli_env(tmp_path / "data")
+    bad = insight("transcribe", str(clip), "--format", "docx", env=env, timeout=60)
+    assert bad.returncode == 2
+    assert "docx" in bad.stderr and "json, txt, srt, vtt" in bad.stderr
+    several = insight("transcribe", str(clip), "--format", "srt,vtt", env=env, timeout=60)
+    assert several.returncode == 2
+    assert "--output-dir" in several.stderr
+    side = insight("transcribe", str(clip), "--rep-channel", "middle", env=env, timeout=60)
+    assert side.returncode == 2
+    assert "left or right" in side.stderr
+
+
 def test_transcribe_bad_file_says_what_to_do(tmp_path: Path) -> None:
     bad = bad_audio.text_as_wav(tmp_path)
     done = insight("transcribe", str(bad), env=cli_env(tmp_path / "data"), timeout=60)
