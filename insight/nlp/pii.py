@@ -394,7 +394,12 @@ _KANA_EMAIL_CUE = re.compile(r"^(?:Eメール|メールアドレス|アドレス
 # "at" in English is mostly a preposition: a spoken address needs a joiner in its local part (jane dot doe), or an
 # e-mail cue before it, and is not a noun phrase ("the pricing at acme dot com") or a web address ("... slash").
 _EMAIL_CUE = re.compile(
-    r"(?:e-?mail|mail|address|inbox|write|send|reach|contact|message|メール|アドレス)", re.IGNORECASE
+    r"(?:e-?mail|mail|address|inbox|write|send|reach|contact|message|note|ping|cc|メール|アドレス)", re.IGNORECASE
+)
+# Shared mailboxes read out in calls ("sales at tailspin dot io"): the local part itself says it is an address.
+_ROLE_MAILBOXES = frozenset(
+    "sales info support hello contact billing admin team help office hr jobs careers press accounts service "
+    "inquiry enquiries noreply no-reply".split()
 )
 _MAIL_PROVIDER = re.compile(
     r"\sat\s+(?:gmail|googlemail|yahoo|hotmail|outlook|live|icloud|aol|proton(?:mail)?)\s", re.I
@@ -424,7 +429,12 @@ def _find_emails(folded: str) -> Iterator[tuple[int, int]]:
             before = folded[max(0, match.start() - 40) : match.start()]
             if local.lower() in _NOT_LOCAL_PARTS or _DETERMINER_BEFORE.search(before):
                 continue
-            evidence = joined or _EMAIL_CUE.search(before) or _MAIL_PROVIDER.search(match[0])
+            evidence = (
+                joined
+                or local.lower() in _ROLE_MAILBOXES
+                or _EMAIL_CUE.search(before)
+                or _MAIL_PROVIDER.search(match[0])
+            )
             if _URL_AFTER.match(folded[match.end() :]) or not evidence:
                 continue
         yield match.start(), match.end()

@@ -132,6 +132,8 @@ EN_CASES = [
     # spoken e-mail addresses; "at" as a preposition stays
     ("It's tom underscore baker at globex dot co dot uk.", "It's [EMAIL]."),
     ("Message me at helpforbraylen at gmail dot com.", "Message me at [EMAIL]."),
+    ("Questions go to support at northwind dot io.", "Questions go to [EMAIL]."),
+    ("We had strong sales at the expo in Osaka.", "We had strong sales at the expo in Osaka."),
     (
         "You can find the pricing at acme dot com slash pricing.",
         "You can find the pricing at acme dot com slash pricing.",
