@@ -8,8 +8,12 @@ Conventions (the reference date is the call's date):
 
 - A week runs Monday to Sunday; "来週" / "next week" as a period is its working days, Monday to Friday, so that a
   due date "by next week" is that Friday. 週末 / "the weekend" is Saturday to Sunday.
-- A bare weekday (金曜日, "Friday", "this Friday") is its next occurrence after the reference date; the same weekday
-  as the reference means a week later. 来週の金曜日 / "next Friday" is the Friday of next week.
+- A bare weekday (金曜日, "Friday", "on Friday") is its next occurrence after the reference date; the same weekday
+  as the reference means a week later. 来週の金曜日 / "next Friday" is the Friday of next week; "this Friday" is the
+  next occurrence.
+- Within one text, or one call read through a :class:`DateContext`, a bare weekday said after a dated mention of
+  that weekday (来週の火曜日 … 火曜日, "next Tuesday" … "on Tuesday", 12月8日 … 火曜日) is that same day, as a
+  listener hears it; the latest such mention wins.
 - 月末 / "end of the month" is the month's last day; 上旬/初め/"early" = days 1-10, 中旬/"mid" = 11-20, 下旬/"late"
   = 21 to the end. 今週中 / 今月中 / 年内 run from the reference date to the end of the period.
 - A month-day without a year (12月3日, "December 3rd") lies within 90 days before to 275 days after the reference.
@@ -37,6 +41,9 @@ _PAST_WINDOW = timedelta(days=90)
 class _Rule:
     pattern: re.Pattern[str]
     resolve: Resolver
+    # The weekday (0 = Monday) when a match names a weekday and nothing else (火曜日, "on Tuesday"): such a match
+    # defers to an earlier dated mention of that weekday.
+    bare_weekday: Callable[[re.Match[str]], int | None] | None = None
 
 
 # --- calendar arithmetic -------------------------------------------------------------------------------------------
@@ -254,6 +261,10 @@ def _ja_weekday(match: re.Match[str], ref: date) -> Period:
     return _next_weekday(ref, _JA_WEEKDAYS.index(match["wd"]))
 
 
+def _ja_bare_weekday(match: re.Match[str]) -> int:
+    return _JA_WEEKDAYS.index(match["wd"])
+
+
 def _ja_relative_month(match: re.Match[str], ref: date) -> Period | None:
     year, month = _month(ref, _JA_MONTH_OFFSETS[match["month"]])
     if match["day"]:
@@ -339,7 +350,7 @@ _JA_RULES: tuple[_Rule, ...] = (
         _ja_week,
     ),
     _Rule(re.compile(r"(?P<word>週末|週明け)"), _ja_weekend),
-    _Rule(re.compile(rf"(?<!毎週)(?<!毎)(?P<wd>[{_JA_WEEKDAYS}])曜(?:日)?"), _ja_weekday),
+    _Rule(re.compile(rf"(?<!毎週)(?<!毎)(?P<wd>[{_JA_WEEKDAYS}])曜(?:日)?"), _ja_weekday, _ja_bare_weekday),
     _Rule(
         re.compile(
             rf"(?P<month>{_alternation(_JA_MONTH_OFFSETS)})(?:の)?"
@@ -509,6 +520,12 @@ def _en_weekday(match: re.Match[str], ref: date) -> Period:
     return _next_weekday(ref, weekday)
 
 
+def _en_bare_weekday(match: re.Match[str]) -> int | None:
+    if match["rel"] or match["nextweek"]:
+        return None
+    return _en_weekday_index(match["wd"])
+
+
 def _en_month_rel(match: re.Match[str], ref: date) -> Period | None:
     if match["within"]:
         return ref, _last_day(ref.year, ref.month)
@@ -586,7 +603,11 @@ _EN_RULES: tuple[_Rule, ...] = (
         ),
         _en_week,
     ),
-    _Rule(_en(rf"\b(?:{_EN_REL}\s+)?{_EN_WEEKDAY}\b(?P<nextweek>\s+(?:of\s+)?next\s+week)?"), _en_weekday),
+    _Rule(
+        _en(rf"\b(?:{_EN_REL}\s+)?{_EN_WEEKDAY}\b(?P<nextweek>\s+(?:of\s+)?next\s+week)?"),
+        _en_weekday,
+        _en_bare_weekday,
+    ),
     _Rule(_en(rf"\b(?P<nextweek>next\s+week)(?:\s+on)?\s+(?P<rel>){_EN_WEEKDAY}\b"), _en_weekday),
     _Rule(
         _en(rf"\b(?:(?P<within>within)\s+(?:the|this)\s+month|(?:{_EN_PART}\s*)?(?:{_EN_REL}|the)\s+month)\b"),
@@ -614,19 +635,52 @@ _EN_RULES: tuple[_Rule, ...] = (
 _RULES: dict[Lang, tuple[_Rule, ...]] = {"ja": _JA_RULES, "en": _EN_RULES}
 
 
-def find_dates(text: str, reference: date, lang: Lang | None = None) -> list[DateMention]:
+_NAMES_WEEKDAY = re.compile(rf"[{_JA_WEEKDAYS}]曜|{_EN_WEEKDAY}", re.IGNORECASE)
+_APPOSITION = re.compile(r"\s*(?:の|、|,|\(|（)?\s*")
+
+
+def _same_day_apposition(gap: str, period: Period, weekday: int) -> bool:
+    """Whether a bare weekday directly after a single day (only ``gap`` between) restates that day."""
+    return period[0] == period[1] and period[0].weekday() == weekday and bool(_APPOSITION.fullmatch(gap))
+
+
+class DateContext:
+    """What a call has said so far about its days, so that a later bare weekday means the day already named.
+
+    Pass one context to :func:`find_dates` for each text of a call, in call order: "来週の火曜日にデモを" and later
+    "火曜日までに資料を" then resolve to the same Tuesday, not to two Tuesdays a week apart.
+    """
+
+    def __init__(self) -> None:
+        self._days: dict[int, date] = {}
+
+    def remember(self, day: date, reference: date) -> None:
+        """Record a day named explicitly (only days after the reference: a bare weekday never means a past one)."""
+        if day > reference:
+            self._days[day.weekday()] = day
+
+    def day_for(self, weekday: int) -> date | None:
+        """The latest explicitly named day that falls on ``weekday``, if any."""
+        return self._days.get(weekday)
+
+
+def find_dates(
+    text: str, reference: date, lang: Lang | None = None, *, context: DateContext | None = None
+) -> list[DateMention]:
     """Find date expressions in ``text`` and resolve them against ``reference``.
 
     Args:
         text: An utterance or a whole transcript; full-width digits are understood.
         reference: The date the words were spoken (the call's date).
         lang: ``"ja"`` or ``"en"`` to apply one language's rules; ``None`` applies both (mixed speech).
+        context: The call's earlier mentions (see :class:`DateContext`); updated with this text's. Without one, the
+            text is its own context.
 
     Returns:
         Non-overlapping mentions in text order; where expressions overlap the longest wins (来週の火曜日 over 火曜日).
     """
     folded = fold_width(text)
-    candidates: list[tuple[int, int, Period]] = []
+    candidates: list[tuple[int, int, Period, int | None]] = []
     for rule_lang in (lang,) if lang else ("ja", "en"):
         for rule in _RULES[rule_lang]:
             for match in rule.pattern.finditer(folded):
@@ -634,17 +688,32 @@ def find_dates(text: str, reference: date, lang: Lang | None = None) -> list[Dat
                     continue
                 period = rule.resolve(match, reference)
                 if period is not None:
-                    candidates.append((match.start(), match.end(), period))
+                    bare = rule.bare_weekday(match) if rule.bare_weekday is not None else None
+                    candidates.append((match.start(), match.end(), period, bare))
     candidates.sort(key=lambda item: (-(item[1] - item[0]), item[0]))
-    chosen: list[tuple[int, int, Period]] = []
-    for start, end, period in candidates:
-        if all(end <= other_start or start >= other_end for other_start, other_end, _ in chosen):
-            chosen.append((start, end, period))
+    chosen: list[tuple[int, int, Period, int | None]] = []
+    for candidate in candidates:
+        start, end = candidate[0], candidate[1]
+        if all(end <= other[0] or start >= other[1] for other in chosen):
+            chosen.append(candidate)
     chosen.sort(key=lambda item: item[0])
-    return [
-        DateMention(text=text[start:end], start=start, end=end, date_from=period[0], date_to=period[1])
-        for start, end, period in chosen
-    ]
+    known = context if context is not None else DateContext()
+    mentions: list[DateMention] = []
+    previous: tuple[int, Period] | None = None
+    for start, end, period, bare in chosen:
+        if bare is not None:
+            if previous is not None and _same_day_apposition(folded[previous[0] : start], previous[1], bare):
+                period = previous[1]  # 12月8日の火曜日, "December 8, Tuesday": one day said twice
+                known.remember(period[0], reference)
+            else:
+                named = known.day_for(bare)
+                if named is not None:
+                    period = (named, named)
+        elif period[0] == period[1] and _NAMES_WEEKDAY.search(folded[start:end]):
+            known.remember(period[0], reference)
+        previous = (end, period)
+        mentions.append(DateMention(text=text[start:end], start=start, end=end, date_from=period[0], date_to=period[1]))
+    return mentions
 
 
 def resolve_date(expression: str, reference: date, lang: Lang | None = None) -> DateMention | None:

@@ -27,7 +27,7 @@ from spacy.pipeline import EntityRuler
 from spacy.tokens import Doc
 
 from insight.errors import InsightError, ModelNotAvailable
-from insight.nlp.dates import find_dates
+from insight.nlp.dates import DateContext, find_dates
 from insight.nlp.entities import add_entity_rules, build_catalog_ruler, doc_entities
 from insight.nlp.text import DEFAULT_CHUNK_BYTES, chunk_by_bytes
 from insight.nlp.types import LANGS, DateMention, Entity, EntityCatalog, Lang
@@ -198,9 +198,10 @@ def analyze_many(
     docs = parse_many(texts, lang, batch_size=batch_size)
     ruler = get_catalog_ruler(lang, catalog) if catalog else None
     results: list[Analysis] = []
+    context = DateContext()  # the texts are one call's, in order: a bare weekday follows an earlier dated one
     for doc in docs:
         if ruler is not None:
             doc = ruler(doc)
-        dates = find_dates(doc.text, reference_date, lang) if reference_date is not None else []
+        dates = find_dates(doc.text, reference_date, lang, context=context) if reference_date is not None else []
         results.append(Analysis(doc=doc, entities=doc_entities(doc, dates), dates=dates))
     return results

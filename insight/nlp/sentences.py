@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from insight.nlp import cues
-from insight.nlp.dates import find_dates
+from insight.nlp.dates import DateContext, find_dates
 from insight.nlp.minutes_schema import MinutesItem, RoleName
 from insight.nlp.text import split_sentences
 from insight.nlp.types import DateMention, EntityLabel, Lang
@@ -158,6 +158,7 @@ def parse_sentences(sentences: list[Sentence], lang: Lang, reference: date) -> N
     with _PARSE_LOCK:
         docs = parse_many([s.clean for s in sentences], lang)
     talk = cues.CONVERSATIONAL_STOP[lang]
+    dates = DateContext()  # one per call: 来週の火曜日 … later 火曜日 is the same Tuesday
     for sentence, doc in zip(sentences, docs, strict=True):
         tokens: list[str] = []
         stop: list[bool] = []
@@ -171,7 +172,7 @@ def parse_sentences(sentences: list[Sentence], lang: Lang, reference: date) -> N
         sentence.persons = [
             (ent.start_char, ent.end_char, ent.text) for ent in doc.ents if map_label(ent.label_) == EntityLabel.PERSON
         ]
-        sentence.dates = find_dates(sentence.clean, reference, lang)
+        sentence.dates = find_dates(sentence.clean, reference, lang, context=dates)
 
 
 def confidence_of(base: float, sentence: Sentence) -> float:

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from insight.nlp.dates import find_dates, resolve_date
+from insight.nlp.dates import DateContext, find_dates, resolve_date
 from tests.insight.nlp.conftest import REFERENCE
 
 D = date
@@ -146,3 +146,38 @@ def test_quantities_and_recurrences_are_not_dates(text: str, lang: str) -> None:
 def test_both_rule_sets_apply_to_mixed_speech() -> None:
     mentions = find_dates("来週の火曜日 or next Friday", REFERENCE)
     assert [m.due for m in mentions] == [D(2026, 12, 1), D(2026, 12, 4)]
+
+
+# A Monday: 来週の火曜日 is 2026-12-08, a bare 火曜日 on its own 2026-12-01.
+MONDAY = D(2026, 11, 30)
+
+
+@pytest.mark.parametrize(
+    ("texts", "lang", "expected"),
+    [
+        (["来週の火曜日にデモをお願いします。", "では火曜日までに資料をお送りします。"], "ja", [D(2026, 12, 8)] * 2),
+        (["来週の火曜日にデモ、火曜日には部長も同席します。"], "ja", [D(2026, 12, 8)] * 2),
+        (
+            ["Can we do a demo next Tuesday?", "I'll send the deck before the demo on Tuesday."],
+            "en",
+            [D(2026, 12, 8)] * 2,
+        ),
+        (["Let's meet Tuesday of next week.", "So Tuesday it is."], "en", [D(2026, 12, 8)] * 2),
+        (["12月8日の火曜日にお伺いします。", "火曜日は午後で。"], "ja", [D(2026, 12, 8)] * 3),
+        # Only a dated mention of the same weekday counts, and only one said before.
+        (["金曜日までにお送りします。", "来週の金曜日に打ち合わせです。"], "ja", [D(2026, 12, 4), D(2026, 12, 11)]),
+        (["12月10日に納品、木曜日に定例です。"], "ja", [D(2026, 12, 10), D(2026, 12, 3)]),
+        (["先週の火曜日にお送りした件、火曜日までにご確認ください。"], "ja", [D(2026, 11, 24), D(2026, 12, 1)]),
+        (["Next Tuesday is the demo.", "The contract by Friday, please."], "en", [D(2026, 12, 8), D(2026, 12, 4)]),
+    ],
+)
+def test_a_bare_weekday_after_a_dated_mention_of_it_is_that_day(
+    texts: list[str], lang: str, expected: list[date]
+) -> None:
+    context = DateContext()
+    days = [m.due for text in texts for m in find_dates(text, MONDAY, lang, context=context)]  # type: ignore[arg-type]
+    assert days == expected
+
+
+def test_without_a_shared_context_each_text_stands_alone() -> None:
+    assert [m.due for m in find_dates("火曜日までに資料をお送りします。", MONDAY, "ja")] == [D(2026, 12, 1)]
