@@ -267,10 +267,22 @@ _JA_MONEY = re.compile(
 _JA_SCALE = {"億": 100_000_000, "万": 10_000, "千": 1_000}
 _JA_CURRENCY = {"円": "JPY", "ドル": "USD", "ユーロ": "EUR"}
 
+_JA_DIGIT = "0-9〇零一二三四五六七八九十百千"
 PERIOD: dict[Lang, tuple[tuple[re.Pattern[str], Literal["month", "year", "once"]], ...]] = {
     "ja": (
-        (re.compile(r"月額|月々|毎月|月に|ひと月|1か月|一か月|一ヶ月|1ヶ月|月あたり|月当たり"), "month"),
-        (re.compile(r"年額|年間|毎年|年に|1年|一年|年あたり|年当たり"), "year"),
+        (
+            re.compile(
+                rf"月額|月々|毎月|ひと月|1か月|一か月|一ヶ月|1ヶ月|月あたり|月当たり"
+                rf"|(?<![{_JA_DIGIT}来今先])月(?:に|(?=[{_JA_DIGIT}]))"
+            ),
+            "month",
+        ),
+        (
+            re.compile(
+                rf"年額|年間|毎年|1年|一年|年あたり|年当たり|(?<![{_JA_DIGIT}来今去昨])年(?:に|(?=[{_JA_DIGIT}]))"
+            ),
+            "year",
+        ),
         (re.compile(r"初期費用|一括|買い切り|一回|一度"), "once"),
     ),
     "en": (
@@ -279,9 +291,19 @@ PERIOD: dict[Lang, tuple[tuple[re.Pattern[str], Literal["month", "year", "once"]
         (re.compile(r"\b(?:one[- ]time|one[- ]off|upfront|setup fee)\b", re.I), "once"),
     ),
 }
+# 1ユーザーあたり, 一人当たり, and a price said straight after "one user" (月額1ユーザー4,500円).
+_JA_SEAT = "ユーザー|ID|ライセンス|アカウント|人|名|席|シート"
 PER_UNIT: dict[Lang, re.Pattern[str]] = {
-    "ja": re.compile(r"(?P<unit>ユーザー|ID|ライセンス|アカウント|一人|1人|1名|一名|名)(?:あたり|当たり)"),
-    "en": re.compile(r"\bper (?P<unit>seat|user|license|licence|rep|agent|head|person)\b", re.I),
+    "ja": re.compile(
+        rf"(?:(?<![{_JA_DIGIT}])[1一])?(?P<unit>{_JA_SEAT})様?(?:あたり|当たり|につき)"
+        rf"|(?<![{_JA_DIGIT}])[1一](?P<unit1>{_JA_SEAT})様?(?=[{_JA_DIGIT}])"
+    ),
+    "en": re.compile(r"(?:\bper|\ba|\ban|/)\s?(?P<unit>seat|user|license|licence|rep|agent|head|person)\b", re.I),
+}
+# Where one amount's terms end and the next amount's begin: "$45 per seat per month, so about $1350 a month".
+_CLAUSE_BREAK: dict[Lang, re.Pattern[str]] = {
+    "ja": re.compile(r"[、，,;；:：]|ですが|けれど|けど|ので|なら"),
+    "en": re.compile(r"[,;:–—]|\s-\s|\b(?:so|which|that's|that is|but|whereas|while|compared to|versus|vs)\b", re.I),
 }
 BUDGET: dict[Lang, re.Pattern[str]] = {
     "ja": re.compile(r"予算|上限|までなら|まで(?:なん)?です|確保"),
@@ -368,6 +390,41 @@ def find_money(text: str, lang: Lang) -> list[MoneyMention]:
             continue
         found.append(MoneyMention(m.start(), m.end(), text[m.start() : m.end()].strip(), value, currency))
     return sorted(found, key=lambda f: f.start)
+
+
+@dataclass(frozen=True)
+class MoneyTerms:
+    """An amount with the terms said with it: its period (a month, a year, once) and the unit it is per."""
+
+    money: MoneyMention
+    period: Literal["month", "year", "once"] | None
+    per: str | None
+
+
+def money_terms(text: str, lang: Lang) -> list[MoneyTerms]:
+    """Each amount in ``text`` with its own period and unit.
+
+    A sentence with several amounts states terms for each ("$45 per seat per month, so about $1350 a month for 30
+    seats"; 月額1ユーザー4,500円、30ユーザーで月13万5千円): the text is cut between consecutive amounts at the first
+    clause break, and each amount takes the period and unit said in its own part only. Amounts with no break
+    between them ("$45 or $50 per seat", 月額30万円を25万円に) share one part.
+    """
+    folded = fold_width(text)
+    found = find_money(text, lang)
+    cuts = [0]
+    for left, right in zip(found, found[1:], strict=False):
+        brk = _CLAUSE_BREAK[lang].search(folded, left.end, right.start)
+        if brk is not None:
+            cuts.append(brk.start())
+    cuts.append(len(folded))
+    out: list[MoneyTerms] = []
+    for money in found:
+        k = max(i for i, cut in enumerate(cuts[:-1]) if cut <= money.start)
+        part = folded[cuts[k] : cuts[k + 1]]
+        per = PER_UNIT[lang].search(part)
+        unit = (per["unit"] or per.groupdict().get("unit1") or "").lower() if per else None
+        out.append(MoneyTerms(money=money, period=find_period(part, lang), per=unit))
+    return out
 
 
 def find_period(text: str, lang: Lang) -> Literal["month", "year", "once"] | None:

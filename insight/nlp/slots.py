@@ -263,7 +263,8 @@ def money(
     }
     out: list[MoneyItem] = []
     for s in sentences:
-        for money in cues.find_money(s.clean, lang):
+        for terms in cues.money_terms(s.clean, lang):
+            money = terms.money
             folded = _norm(s.clean)
             refers: Literal["budget", "price", "competitor_price", "other"]
             if cues.BUDGET[lang].search(s.clean):
@@ -274,15 +275,14 @@ def money(
                 refers = "price"
             else:
                 refers = "other"
-            per = cues.PER_UNIT[lang].search(s.clean)
             out.append(
                 MoneyItem(
                     **item_of(s, s.clean, 0.9 if money.amount is not None else 0.6).model_dump(),
                     expression=money.text,
                     amount=money.amount,
                     currency=money.currency,
-                    period=cues.find_period(s.clean, lang),
-                    per=per["unit"].lower() if per else None,
+                    period=terms.period,
+                    per=terms.per,
                     refers_to=refers,
                 )
             )
