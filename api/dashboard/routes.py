@@ -32,6 +32,7 @@ from insight.auth import service as auth_service
 from insight.auth.ratelimit import RateLimiter
 from insight.db import session_scope
 from insight.errors import Forbidden, NotFound, RateLimited, Unauthorized
+from insight.nlp.minutes_redaction import redactor_from_settings, shown_speaker_name
 from insight.repositories import calls as calls_repo
 from insight.repositories import jobs as jobs_repo
 from insight.repositories import speakers as speakers_repo
@@ -107,6 +108,10 @@ def call_page(
     utterances = transcripts_repo.for_call(session, call_id)
     if original and utterances:
         audit_read(request, runtime, actor, audit.Action.original_read, call_id)
+    speakers = {sp.label: sp for sp in speakers_repo.for_call(session, call_id)}
+    # Speaker names as the redacted transcript and minutes show them (masked unless the reader sees originals).
+    redactor = redactor_from_settings(runtime.settings, call.language or call.language_hint)
+    names = {label: shown_speaker_name(sp.name, original=original, redactor=redactor) for label, sp in speakers.items()}
     return templates.TemplateResponse(
         request,
         "call.html",
@@ -117,7 +122,8 @@ def call_page(
             "jobs": jobs_repo.for_call(session, call_id),
             "utterances": utterances,
             "texts": {u.id: policy.shown_text(u.text, u.text_redacted, original=original) for u in utterances},
-            "speakers": {sp.label: sp for sp in speakers_repo.for_call(session, call_id)},
+            "speakers": speakers,
+            "names": names,
             "metrics": metrics.metrics if (metrics := speakers_repo.get_metrics(session, call_id)) else None,
             "minutes": minutes_view(session, call_id, original=original, lang=pick_language(request)),
         },

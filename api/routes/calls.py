@@ -28,6 +28,7 @@ from insight import retry as retry_service
 from insight.auth import policy
 from insight.errors import InvalidUpload, NotFound, UploadTooLarge
 from insight.ingest import UploadMeta, ingest
+from insight.nlp.minutes_redaction import redactor_from_settings, shown_speaker_name
 from insight.repositories import calls as calls_repo
 from insight.repositories import jobs as jobs_repo
 from insight.repositories import speakers as speakers_repo
@@ -220,6 +221,9 @@ def get_transcript(
     if original and rows:
         audit_read(request, runtime, actor, audit.Action.original_read, call_id)
     speakers = {s.label: s for s in speakers_repo.for_call(session, call_id)}
+    # The redacted view masks speaker names as the redacted minutes do (one decision per name).
+    redactor = redactor_from_settings(runtime.settings, call.language or call.language_hint)
+    names = {label: shown_speaker_name(s.name, original=original, redactor=redactor) for label, s in speakers.items()}
 
     def role(u: Utterance) -> str | None:
         if u.speaker in speakers:
@@ -242,7 +246,7 @@ def get_transcript(
                 end=u.end,
                 channel=u.channel,
                 speaker=u.speaker,
-                speaker_name=speakers[u.speaker].name if u.speaker in speakers else None,
+                speaker_name=names.get(u.speaker),
                 role=role(u),
                 language=u.language,
                 text=policy.shown_text(u.text, u.text_redacted, original=original),

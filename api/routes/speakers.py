@@ -10,40 +10,52 @@ from api.deps import RuntimeDep, SessionDep
 from api.routes.calls import ERRORS
 from api.routing import Route
 from api.schemas.speakers import MetricsPublic, SpeakerPublic, SpeakersPatch, SpeakersPublic
+from insight.auth import policy
+from insight.auth.policy import Principal
 from insight.errors import NotFound
+from insight.nlp.minutes_redaction import redactor_from_settings, shown_speaker_name
 from insight.repositories import speakers as speakers_repo
+from insight.settings import Settings
 from insight.transcribe.speakers import SpeakerChange, update_speakers
+from models import Call
 
 router = APIRouter(prefix="/api/calls", tags=["speakers"], route_class=Route)
 
 
-def _speakers(session: Session, call_id: int) -> SpeakersPublic:
+def _speakers(session: Session, call: Call, principal: Principal, settings: Settings) -> SpeakersPublic:
+    """The call's speakers; names masked for readers of the redacted text, as in the transcript and minutes."""
+    assert call.id is not None
+    original = policy.can_read_original(principal, call)
+    redactor = redactor_from_settings(settings, call.language or call.language_hint)
     return SpeakersPublic(
-        call_id=call_id,
+        call_id=call.id,
         speakers=[
             SpeakerPublic(
                 label=s.label,
-                name=s.name,
+                name=shown_speaker_name(s.name, original=original, redactor=redactor),
                 role=s.role,
                 role_source=s.role_source,
                 channel=s.channel,
                 talk_s=s.talk_s,
             )
-            for s in speakers_repo.for_call(session, call_id)
+            for s in speakers_repo.for_call(session, call.id)
         ],
     )
 
 
 @router.get("/{call_id}/speakers", response_model=SpeakersPublic, responses=ERRORS)
-def get_speakers(call_id: int, _call: VisibleCall, session: SessionDep) -> SpeakersPublic:
-    """The call's speakers with their roles (empty until the speaker stage has run)."""
-    return _speakers(session, call_id)
+def get_speakers(
+    call_id: int, call: VisibleCall, session: SessionDep, principal: PrincipalDep, runtime: RuntimeDep
+) -> SpeakersPublic:
+    """The call's speakers with their roles (empty until the speaker stage has run); names are masked for readers
+    of the redacted text."""
+    return _speakers(session, call, principal, runtime.settings)
 
 
 @router.patch("/{call_id}/speakers", response_model=SpeakersPublic, responses=ERRORS)
 def patch_speakers(
     call_id: int,
-    _call: VisibleCall,
+    call: VisibleCall,
     body: SpeakersPatch,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -59,7 +71,7 @@ def patch_speakers(
     for queue in wake:
         runtime.queues.wake(queue)
     session.rollback()  # end the read snapshot taken before the update
-    return _speakers(session, call_id)
+    return _speakers(session, call, principal, runtime.settings)
 
 
 @router.get("/{call_id}/metrics", response_model=MetricsPublic, responses=ERRORS)

@@ -654,8 +654,11 @@ def _norm(text: str) -> str:
     return "".join(fold_width(text).casefold().split())
 
 
-class _AllowList:
-    """Names and values never redacted: the rep's own name, the company's public number, catalog names."""
+class AllowList:
+    """Names and values never redacted: the rep's own name, the company's public number, catalog names.
+
+    Also used to tell whether a name is one of a call's products or competitors (the same matching rules).
+    """
 
     def __init__(self, items: Iterable[str]) -> None:
         self._texts = {_norm(item) for item in items if item.strip()}
@@ -714,8 +717,12 @@ class PiiRedactor:
         allowed = list(allow_list)
         if catalog is not None:
             allowed += [term for entry in catalog.entries for term in entry.terms]
-        self._allow = _AllowList(allowed)
+        self._allow = AllowList(allowed)
         self.placeholders = {**PLACEHOLDERS[lang], **(placeholders or {})}
+
+    def allows(self, kind: PiiKind, original: str) -> bool:
+        """Whether ``original`` is never redacted as ``kind`` (allow-list and catalog)."""
+        return self._allow.allows(kind, original)
 
     def find(self, text: str, *, doc: Doc | None = None) -> list[PiiSpan]:
         """The PII spans in ``text``, non-overlapping, in order. ``doc`` reuses a parse of the same text."""

@@ -23,9 +23,8 @@ from insight.errors import NotFound
 from insight.nlp.embeddings import Embedder, LazyEmbedder
 from insight.nlp.llm import LlmConfig, LlmMinutesWriter, WrittenMinutes, write_minutes
 from insight.nlp.minutes import MinutesOptions, MinutesUtterance, OfflineMinutesWriter
-from insight.nlp.minutes_redaction import redact_call
+from insight.nlp.minutes_redaction import call_redactor, redact_call
 from insight.nlp.minutes_schema import MinutesDoc, RoleName
-from insight.nlp.pii import PiiRedactor
 from insight.nlp.pipelines import UnsupportedLanguage, normalize_lang
 from insight.nlp.types import EntityCatalog, Lang, Redaction
 from insight.repositories import calls as calls_repo
@@ -160,12 +159,7 @@ def analyze_call(
         names = {s.label: s.name for s in speakers}
         lang = _language(call, rows)
         reference = call_date(call, config.timezone)
-    # Redaction needs a language pipeline; an unsupported language gets the English patterns and NER, which still
-    # catch numbers, e-mail addresses and most Latin-script names.
-    redact_lang: Lang = lang or "en"
-    redactor = (
-        PiiRedactor(redact_lang, allow_list=config.allow_list, catalog=config.catalog) if config.redaction else None
-    )
+    redactor = call_redactor(lang, enabled=config.redaction, allow_list=config.allow_list, catalog=config.catalog)
     with _ANALYZE_LOCK:
         if on_progress is not None:
             on_progress(0.1)
@@ -192,7 +186,9 @@ def analyze_call(
         redactions: list[Redaction] = []
         redacted_doc = content
         if redactor is not None:
-            redactions, redacted_doc = redact_call([r.text for r in rows], content, redactor, config.allow_list)
+            redactions, redacted_doc = redact_call(
+                [r.text for r in rows], content, redactor, config.allow_list, speaker_names=names.values()
+            )
     if on_progress is not None:
         on_progress(0.9)
     stored: dict[int, tuple[str, list[dict[str, Any]]]] = {}

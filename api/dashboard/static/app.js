@@ -38,8 +38,12 @@ const speakers = document.getElementById("speakers");
 if (speakers) {
   speakers.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const rows = [...speakers.querySelectorAll("tr[data-label]")].map((tr) => ({
-      label: tr.dataset.label, name: tr.querySelector("[name=name]").value, role: tr.querySelector("[name=role]").value }));
+    // A masked name (redacted view) left empty is kept as it is, not cleared.
+    const rows = [...speakers.querySelectorAll("tr[data-label]")].map((tr) => {
+      const input = tr.querySelector("[name=name]");
+      const name = input.hasAttribute("data-masked") && input.value === "" ? null : input.value;
+      return {label: tr.dataset.label, name: name, role: tr.querySelector("[name=role]").value};
+    });
     const r = await fetch("/api/calls/" + encodeURIComponent(speakers.dataset.call) + "/speakers", {method: "PATCH",
       headers: {"Content-Type": "application/json", "X-CSRF-Token": csrfToken()}, body: JSON.stringify({speakers: rows})});
     if (r.ok) location.reload(); else alert((await r.json()).error.message);
