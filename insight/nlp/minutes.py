@@ -7,7 +7,8 @@ again), each sentence is parsed once (entities, resolved dates) and then:
 field                     how it is found
 ========================  ===========================================================================================
 summary                   :func:`insight.nlp.summarize.summarize`: topic-bigram coverage + centrality over sentence
-                          embeddings + MMR, in call order
+                          embeddings + MMR, in call order; greetings, self-introductions and backchannels are
+                          never picked, and a greeting that opens a sentence is not shown
 needs / objections        customer sentences with need or pain cues (課題, 手間, "by hand") / concern cues (高い,
                           セキュリティ, "more than we hoped")
 questions                 customer sentences that are questions (?, ですか, でしょうか)
@@ -17,14 +18,16 @@ next actions              commitments (お送りします, 取っておきます
                           speaker's side and name, or the person named as subject; due = the date in the sentence,
                           resolved against the call's date
 budget                    money amounts (月額30万円, $50,000 a year) with currency, period, unit and what they refer to
-                          (budget, price, a competitor's price)
+                          (budget, price, a competitor's price); with several amounts in a sentence each takes the
+                          period and unit of its own clause
 timeline                  other dates after the call's date (導入は来年の4月, "roll out in January")
 decision makers           titles (部長, VP of Sales) with the person named beside them, said by the customer or in a
                           decision context (判断, "final decision")
 competitors / products    the configured catalog (matched ignoring spaces and case, as ASR splits brand names), the
                           rep's own products (弊社の〜, "our ..."), names in comparisons, and vendors the customer
                           uses (今は〜を使っています, "we use ...")
-sentiment                 the customer's utterances, scored by :mod:`insight.nlp.sentiment`
+sentiment                 the customer's utterances, scored by :mod:`insight.nlp.sentiment`, shrunk toward neutral
+                          when there is little evidence, with its confidence
 ========================  ===========================================================================================
 
 An empty transcript or one of a few words gives minutes with ``status`` ``empty`` / ``too_short`` and a notice
@@ -52,7 +55,7 @@ from insight.nlp.sentences import (
     parse_sentences,
     split_into_sentences,
 )
-from insight.nlp.summarize import SummaryOptions, SummaryUnit, summarize
+from insight.nlp.summarize import SummaryOptions, SummaryUnit, is_candidate, is_small_talk, summarize, trim_small_talk
 from insight.nlp.types import EntityCatalog, Lang
 
 __all__ = ["MinutesOptions", "MinutesUtterance", "MinutesWriter", "OfflineMinutesWriter", "content_size"]
@@ -168,7 +171,7 @@ class OfflineMinutesWriter:
         return base.model_copy(
             update={
                 "participants": participants,
-                "summary": self._summary(sentences, lang),
+                "summary": self._summary(sentences, lang, {p.name for p in participants if p.name}),
                 "needs": slots.classified(sentences, lang, cues.NEED[lang], questions=False, confidence=0.6),
                 "objections": slots.classified(sentences, lang, cues.OBJECTION[lang], questions=True, confidence=0.65),
                 "questions": slots.questions(sentences, lang),
@@ -183,23 +186,27 @@ class OfflineMinutesWriter:
             }
         )
 
-    def _summary(self, sentences: list[Sentence], lang: Lang) -> list[MinutesItem]:
+    def _summary(self, sentences: list[Sentence], lang: Lang, names: set[str]) -> list[MinutesItem]:
         opts = self.options
-        units = [
-            SummaryUnit(
-                text=s.clean,
-                tokens=s.tokens if not _pleasantry(s, lang) else (),
-                stop=s.stop if not _pleasantry(s, lang) else (),
-                length=_length(s.clean, lang),
+        units: list[SummaryUnit] = []
+        for s in sentences:
+            known = names | {person for _, _, person in s.persons}
+            text = trim_small_talk(s.clean, lang, names=known)
+            talk = is_small_talk(text, lang, names=known)
+            units.append(
+                SummaryUnit(
+                    text=text,
+                    tokens=s.tokens if not talk else (),
+                    stop=s.stop if not talk else (),
+                    length=_length(text, lang),
+                )
             )
-            for s in sentences
-        ]
         if opts.summary_budget is not None:
             budget = opts.summary_budget
         else:
             total = sum(u.length for u in units)
             budget = min(opts.summary_max, max(opts.summary_min, opts.summary_share * total))
-        candidates = [i for i, u in enumerate(units) if len(u.tokens) >= opts.summary.min_tokens and u.length > 0]
+        candidates = [i for i, u in enumerate(units) if is_candidate(u, opts.summary)]
         embeddings = np.zeros((len(units), 1), dtype=np.float32)
         if candidates:
             vectors = self.embedder.encode([units[i].text for i in candidates])
@@ -207,10 +214,4 @@ class OfflineMinutesWriter:
             embeddings[candidates] = vectors
         cost: Callable[[int], float] | None = (lambda _i: opts.summary_label_cost) if opts.summary_label_cost else None
         chosen = summarize(units, embeddings, budget, options=opts.summary, extra_cost=cost)
-        return [item_of(sentences[i], sentences[i].clean, 0.8) for i in chosen]
-
-
-def _pleasantry(s: Sentence, lang: Lang) -> bool:
-    """A greeting or thanks with little else in it ("本日はお時間をいただき、ありがとうございます")."""
-    rest = cues.PLEASANTRY[lang].sub(" ", s.clean)
-    return content_size(rest, lang) < 0.5 * content_size(s.clean, lang)
+        return [item_of(sentences[i], units[i].text, 0.8) for i in chosen]

@@ -13,21 +13,31 @@ and selected greedily with maximal marginal relevance: a sentence's score is dis
 similarity to a sentence already chosen, so the summary does not say the same thing twice. Selection stops at the
 length budget; the chosen sentences come back in call order.
 
+Greetings, thanks, self-introductions, names used to address someone and backchannels ("Hi Jordan, this is Alex
+from CallSpring", お世話になっております、〇〇の△△です, "Yeah, right, okay") carry nothing a reader of the minutes
+needs: :func:`is_small_talk` keeps such sentences out of the candidates, and :func:`trim_small_talk` drops a
+greeting that opens a sentence with content ("Hi Jordan, the rollout starts in March" shows "The rollout starts
+in March").
+
 :func:`lead` and :func:`lexrank` are the usual baselines (the first sentences; plain thresholded LexRank), used by
-``bench/minutes_eval.py`` at the same length budget.
+``bench/minutes_eval.py`` at the same length budget and on the same candidates (:func:`is_candidate`).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from insight.nlp import cues
 from insight.nlp.embeddings import FloatMatrix
+from insight.nlp.sentences import content_size
+from insight.nlp.types import Lang
 
 Bigram = tuple[str, str]
 
@@ -70,6 +80,105 @@ class SummaryOptions:
     redundancy: float = 0.5
     position_boost: float = 1.0
     duplicate: float = 0.92
+
+
+# Small talk beyond cues.PLEASANTRY: how-are-you exchanges, and backchannels that only acknowledge.
+_SMALL_TALK: dict[Lang, re.Pattern[str]] = {
+    "ja": re.compile(
+        r"お忙しい(?:ところ|中)|お元気(?:です)?か|おかげさまで|どうぞよろしく|いつも(?:大変)?お世話に|"
+        r"(?:いえいえ|はい|ええ|うん|そうですね|そうですか|そうなんですね|そうなんです|なるほど(?:です)?|確かに|"
+        r"承知(?:いたし|し)ました|かしこまりました|(?:わか|分か)りました|了解(?:です|しました)|大丈夫です|"
+        r"おっしゃる(?:通り|とおり)です|ですよね)[、。!！]?"
+    ),
+    "en": re.compile(
+        r"\bhow (?:are|is) (?:you|everyone|everybody|it going)(?: doing)?(?: today)?\b|"
+        r"\b(?:i'm|i am) (?:doing )?(?:good|well|great|fine|okay)(?:,? thanks?)?\b|\bthanks for having me\b|"
+        r"\b(?:can|do) you hear me\b|\b(?:good|great|nice) to (?:hear from|talk to|speak with|see) you\b|"
+        r"\bhope (?:you're|you are|all is) (?:doing )?well\b|\b(?:you too|likewise|welcome)\b|"
+        r"\b(?:yeah|yes|yep|yup|okay|ok|right|sure|alright|all right|uh-huh|mm-hmm|i see|exactly|absolutely|"
+        r"definitely|cool|got it|sounds good|(?:that )?makes sense|true|indeed|oh|wow|no problem|of course|"
+        r"certainly|wonderful|fantastic|awesome)\b",
+        re.IGNORECASE,
+    ),
+}
+# A Japanese self-introduction: 〇〇の△△です / と申します (the name must be a person the parser found).
+_JA_INTRO = re.compile(
+    r"(?:^|(?<=[、。]))\s*(?:[^、。\s]{1,30}?(?:、|の)\s*)?(?:[一-龥ァ-ヶー]{1,12}部の)?"
+    r"(?P<name>[一-龥々]{1,4}|[ァ-ヶー]{2,8})(?P<how>と申します|でございます|です)[。!！]?"
+)
+_LEADING_PUNCT = re.compile(r"^[\s,、。.!！?？:;…-]+")
+_PAUSE = re.compile(r"\s*[,、。.!！?？:;…]+\s*")
+
+
+def _small_talk_spans(text: str, lang: Lang, names: Iterable[str]) -> list[tuple[int, int]]:
+    spans = [m.span() for m in cues.PLEASANTRY[lang].finditer(text)]
+    spans += [m.span() for m in _SMALL_TALK[lang].finditer(text)]
+    if lang == "en":
+        for m in cues.SELF_INTRO["en"].finditer(text):
+            name = m["name"] or m["name2"]
+            if name and name.split()[0] not in cues.EN_NOT_NAMES:
+                spans.append(m.span())
+        for m in cues.ADDRESSED["en"].finditer(text):
+            name = m["name"] or m["name2"]
+            if name and name not in cues.EN_NOT_NAMES:
+                spans.append(m.span())
+    else:
+        known = set(names)
+        for m in _JA_INTRO.finditer(text):
+            if m["how"] == "と申します" or m["name"] in known:
+                spans.append(m.span())
+        spans += [m.span() for m in cues.ADDRESSED["ja"].finditer(text)]
+    return spans
+
+
+def _without(text: str, spans: list[tuple[int, int]]) -> str:
+    keep = [True] * len(text)
+    for start, end in spans:
+        keep[start:end] = [False] * (end - start)
+    return "".join(ch if kept else " " for ch, kept in zip(text, keep, strict=True))
+
+
+def is_small_talk(text: str, lang: Lang, *, names: Iterable[str] = ()) -> bool:
+    """Whether a sentence is mostly greeting, thanks, self-introduction, addressing someone or acknowledging.
+
+    Args:
+        text: One sentence.
+        lang: Its language.
+        names: People the parser found in it (a Japanese 〇〇の△△です counts as an introduction only for them).
+
+    Returns:
+        True when less than half of its words (Japanese: letters) are anything else.
+    """
+    size = content_size(text, lang)
+    if size == 0:
+        return True
+    rest = _without(text, _small_talk_spans(text, lang, names))
+    return content_size(rest, lang) < 0.5 * size
+
+
+def trim_small_talk(text: str, lang: Lang, *, names: Iterable[str] = ()) -> str:
+    """``text`` without the greetings, introductions and acknowledgements that open it, each followed by a pause
+    (a comma or 、): "Hi Jordan, this is Alex, the rollout starts in March." shows "The rollout starts in March."."""
+    spans = sorted(_small_talk_spans(text, lang, names))
+    at = len(text) - len(_LEADING_PUNCT.sub("", text))
+    for start, end in spans:
+        if start > at:
+            break
+        pause = _PAUSE.match(text, end)
+        paused = pause is not None or end == len(text) or text[end - 1] in "、,。.!！"
+        if end <= at or not paused:
+            continue
+        at = pause.end() if pause is not None else end
+    rest = text[at:].strip()
+    if not rest or rest == text.strip() or content_size(rest, lang) == 0:
+        return text
+    rest = cues.clean_sentence(rest, lang)
+    return rest or text
+
+
+def is_candidate(unit: SummaryUnit, options: SummaryOptions) -> bool:
+    """Whether a unit may be picked at all: long enough (small talk has no tokens, see :func:`is_small_talk`)."""
+    return len(unit.tokens) >= options.min_tokens and unit.length > 0
 
 
 def content_bigrams(unit: SummaryUnit) -> set[Bigram]:
@@ -165,7 +274,7 @@ def summarize(
     opts = options or SummaryOptions()
     if len(units) != len(embeddings):
         raise ValueError("one embedding per unit is needed")
-    candidates = [i for i, unit in enumerate(units) if len(unit.tokens) >= opts.min_tokens and unit.length > 0]
+    candidates = [i for i, unit in enumerate(units) if is_candidate(unit, opts)]
     if not candidates or budget <= 0:
         return []
     bigrams = {i: content_bigrams(units[i]) for i in candidates}
