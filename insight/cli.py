@@ -428,7 +428,7 @@ def _print_minutes(doc: Any, *, header: str) -> None:
     """The minutes in the terminal: one table per section, each item with the time of its evidence."""
     from rich.panel import Panel
 
-    from insight.nlp.render import SECTIONS, clock, item_details, labels_for
+    from insight.nlp.render import SECTIONS, clock, item_details, labels_for, sentiment_text
 
     t = labels_for(doc.language)
     console.print(Panel.fit(f"[bold]{header}[/bold]\n{t['date']}: {doc.reference_date}", title=t["title"]))
@@ -453,7 +453,7 @@ def _print_minutes(doc: Any, *, header: str) -> None:
             table.add_row(clock(item.start), item.text, item_details(item, t))
         console.print(table)
     if doc.sentiment is not None:
-        console.print(f"[bold]{t['sentiment']}[/bold]: {t[doc.sentiment.label]} ({doc.sentiment.overall:+.2f})")
+        console.print(f"[bold]{t['sentiment']}[/bold]: {sentiment_text(doc.sentiment, t)}")
 
 
 @app.command()

@@ -95,8 +95,15 @@ class UtteranceSentiment(_Strict):
 class Sentiment(_Strict):
     """The customer's sentiment: each customer utterance with cues, and the call overall."""
 
-    overall: float = Field(ge=-1.0, le=1.0)
+    overall: float = Field(ge=-1.0, le=1.0, description="Shrunk toward 0 when there is little evidence.")
     label: Literal["positive", "neutral", "negative"]
+    confidence: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="How much evidence there was: cues / (cues + 3); absent in old minutes.",
+    )
+    cues: int | None = Field(default=None, ge=0, description="Sentiment cues heard in the customer's utterances.")
     positive_utterances: int = 0
     negative_utterances: int = 0
     neutral_utterances: int = 0

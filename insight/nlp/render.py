@@ -21,6 +21,7 @@ from insight.nlp.minutes_schema import (
     MinutesItem,
     MoneyItem,
     NextAction,
+    Sentiment,
     TimelineItem,
 )
 
@@ -58,8 +59,11 @@ LABELS: dict[str, dict[str, str]] = {
         "month": "月額",
         "year": "年額",
         "once": "一括",
+        "mention": "回",
         "mentions": "回",
+        "count_sep": "",
         "none": "なし",
+        "confidence": "確度",
     },
     "en": {
         "title": "Minutes",
@@ -94,8 +98,11 @@ LABELS: dict[str, dict[str, str]] = {
         "month": "per month",
         "year": "per year",
         "once": "one-off",
+        "mention": "mention",
         "mentions": "mentions",
+        "count_sep": " ",
         "none": "none",
+        "confidence": "confidence",
     },
 }
 
@@ -135,6 +142,11 @@ def clock(seconds: float) -> str:
     return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:d}:{s % 60:02d}"
 
 
+def counted(count: int, noun: str, t: dict[str, str]) -> str:
+    """A count with its noun in the labels' language: "1 mention", "3 mentions", "3回"."""
+    return f"{count}{t['count_sep']}{t[noun if count == 1 else noun + 's']}"
+
+
 def item_details(item: MinutesItem, t: dict[str, str]) -> str:
     """The structured part of an item (owner and due date, amount, dates, title, mentions) as one short line."""
     if isinstance(item, NextAction):
@@ -158,8 +170,15 @@ def item_details(item: MinutesItem, t: dict[str, str]) -> str:
     if isinstance(item, DecisionMaker):
         return " ".join(x for x in (item.title, item.name) if x)
     if isinstance(item, Mention):
-        return f"{item.name} ({item.mentions} {t['mentions']})"
+        return f"{item.name} ({counted(item.mentions, 'mention', t)})"
     return ""
+
+
+def sentiment_text(sentiment: Sentiment, t: dict[str, str]) -> str:
+    """The call's sentiment in one line, as every view shows it: label, score and how sure it is
+    ("positive (+0.25, confidence 25%)"; minutes written before confidences were kept show none)."""
+    sure = f", {t['confidence']} {sentiment.confidence:.0%}" if sentiment.confidence is not None else ""
+    return f"{t[sentiment.label]} ({sentiment.overall:+.2f}{sure})"
 
 
 def render_markdown(
@@ -203,8 +222,7 @@ def render_markdown(
         lines += [
             f"## {t['sentiment']}",
             "",
-            f"{t[s.label]} ({s.overall:+.2f}): +{s.positive_utterances} / -{s.negative_utterances} / "
-            f"±{s.neutral_utterances}",
+            f"{sentiment_text(s, t)}: +{s.positive_utterances} / -{s.negative_utterances} / ±{s.neutral_utterances}",
             "",
         ]
     return "\n".join(lines).rstrip() + "\n"

@@ -15,7 +15,10 @@ The sales-domain rules, in both languages:
 
 A Japanese utterance's score is (positive - negative) / (positive + negative) over its cues; an English one is the
 mean of its non-neutral sentences' VADER compound scores. :func:`overall_sentiment` weighs utterances by how many
-cues they carry, so a long neutral stretch does not dilute a clear objection.
+cues they carry, so a long neutral stretch does not dilute a clear objection, and shrinks the result toward neutral
+by the amount of evidence: with ``n`` cues the call scores ``sum(score * cues) / (n + 3)``, as if three neutral cues
+had been heard too. One "Great." no longer makes a call +1.00; its confidence, ``n / (n + 3)``, says how much there
+was to go on (0.25 for one cue, 0.5 for three, 0.77 for ten).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from insight.nlp.text import fold_width, split_sentences
 from insight.nlp.types import EntityCatalog, Lang, SentimentScore
 
 _NEUTRAL_THRESHOLD = 0.05
+# Neutral pseudo-cues added to every call's evidence (see the module docstring).
+PRIOR_CUES = 3.0
 
 # --- Japanese ------------------------------------------------------------------------------------------------------
 
@@ -280,16 +285,24 @@ def score_utterances(texts: Iterable[str], lang: Lang, *, catalog: EntityCatalog
 
 @dataclass(frozen=True)
 class OverallSentiment:
-    """A call's sentiment: the cue-weighted mean score and how many utterances leaned each way."""
+    """A call's sentiment: the cue-weighted score shrunk toward neutral, how sure it is, and how many utterances
+    leaned each way."""
 
     score: float
     positive_utterances: int
     negative_utterances: int
     neutral_utterances: int
+    confidence: float = 0.0
+    cues: int = 0
 
 
 def overall_sentiment(scores: Iterable[SentimentScore]) -> OverallSentiment:
-    """Combine utterance scores, each weighted by its number of cues (0.0 when there is no evidence at all)."""
+    """Combine utterance scores, each weighted by its number of cues, shrunk toward neutral when the cues are few.
+
+    Returns:
+        ``score`` = sum(score * cues) / (cues + :data:`PRIOR_CUES`) and ``confidence`` = cues / (cues + PRIOR_CUES);
+        both 0.0 when there is no evidence at all.
+    """
     total_weight = 0
     weighted = 0.0
     positive = negative = neutral = 0
@@ -302,7 +315,12 @@ def overall_sentiment(scores: Iterable[SentimentScore]) -> OverallSentiment:
             negative += 1
         else:
             neutral += 1
-    score = round(weighted / total_weight, 4) if total_weight else 0.0
+    score = round(weighted / (total_weight + PRIOR_CUES), 4) if total_weight else 0.0
     return OverallSentiment(
-        score=score, positive_utterances=positive, negative_utterances=negative, neutral_utterances=neutral
+        score=score,
+        positive_utterances=positive,
+        negative_utterances=negative,
+        neutral_utterances=neutral,
+        confidence=round(total_weight / (total_weight + PRIOR_CUES), 4),
+        cues=total_weight,
     )

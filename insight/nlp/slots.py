@@ -510,6 +510,8 @@ def sentiment(utterances: Sequence[MinutesUtterance], lang: Lang, catalog: Entit
     return Sentiment(
         overall=overall.score,
         label=label,
+        confidence=overall.confidence,
+        cues=overall.cues,
         positive_utterances=overall.positive_utterances,
         negative_utterances=overall.negative_utterances,
         neutral_utterances=overall.neutral_utterances,

@@ -9,7 +9,7 @@ import pytest
 from spacy.language import Language
 
 from insight.nlp.embeddings import Embedder, get_embedder
-from insight.nlp.minutes import MinutesUtterance, OfflineMinutesWriter
+from insight.nlp.minutes import MinutesOptions, MinutesUtterance, OfflineMinutesWriter
 from insight.nlp.render import render_markdown
 
 # A Monday: 来週の火曜日 / "next Tuesday" is 2026-12-08; the bare weekday alone would be 2026-12-01.
@@ -126,3 +126,82 @@ def test_each_amount_carries_its_own_period_and_unit(
     markdown = render_markdown(doc)
     for line in shown:
         assert line in markdown
+
+
+EN_GREETINGS = call(
+    ("rep", "Hi Jordan, this is Alex from CallSpring. Thanks for taking the time today."),
+    ("customer", "Hi Alex, nice to meet you. How are you doing today?"),
+    ("rep", "I'm doing well, thanks. Yeah, okay, right, sure, that makes sense, absolutely."),
+    ("customer", "Our reps never update the CRM, so the forecast is guesswork and my managers spend hours on it."),
+    ("rep", "Hi Jordan, the rollout of the recorder usually starts with one team of ten reps in the first month."),
+    ("customer", "We would need the notes to land in HubSpot automatically, otherwise nobody will adopt it."),
+    ("rep", "CallSpring writes the notes into HubSpot automatically after every call, with the next steps."),
+)
+
+JA_GREETINGS = call(
+    ("rep", "お世話になっております。株式会社クラウドリンクの佐藤です。"),
+    ("customer", "いつもお世話になっております、東西物産の山田と申します。本日はよろしくお願いいたします。"),
+    ("rep", "本日はお忙しいところお時間をいただき、誠にありがとうございます。"),
+    ("customer", "はい、ええ、そうですね、なるほど、おっしゃる通りです。"),
+    ("customer", "今はサイボウズを使っていますが、入力の手間が多くて現場が記録を残してくれないんです。"),
+    ("rep", "弊社のツールでは通話の内容から自動で議事録を作成し、そのままサイボウズに登録できます。"),
+    ("customer", "現場の入力が減るのであれば、来月から営業一課で試験的に導入を検討したいと思います。"),
+)
+
+
+EXPECTED_SUMMARY = {
+    "en": [
+        "Our reps never update the CRM, so the forecast is guesswork and my managers spend hours on it.",
+        "The rollout of the recorder usually starts with one team of ten reps in the first month.",
+        "We would need the notes to land in HubSpot automatically, otherwise nobody will adopt it.",
+        "CallSpring writes the notes into HubSpot automatically after every call, with the next steps.",
+    ],
+    "ja": [
+        "今はサイボウズを使っていますが、入力の手間が多くて現場が記録を残してくれないんです。",
+        "弊社のツールでは通話の内容から自動で議事録を作成し、そのままサイボウズに登録できます。",
+        "現場の入力が減るのであれば、来月から営業一課で試験的に導入を検討したいと思います。",
+    ],
+}
+
+
+@pytest.mark.parametrize(("utterances", "lang"), [(EN_GREETINGS, "en"), (JA_GREETINGS, "ja")])
+def test_summary_leaves_out_greetings_introductions_and_backchannels(
+    embedder: Embedder, nlp_ja: Language, nlp_en: Language, utterances: list[MinutesUtterance], lang: str
+) -> None:
+    # A budget for the whole call: whatever is left out is left out as small talk, not for lack of room.
+    roomy = OfflineMinutesWriter(embedder, options=MinutesOptions(summary_budget=500.0))
+    doc = roomy.write(utterances, lang=lang, reference_date=MONDAY)  # type: ignore[arg-type]
+    # Content stays, also behind a greeting that opens its sentence ("Hi Jordan, the rollout ...").
+    assert [item.text for item in doc.summary] == EXPECTED_SUMMARY[lang]
+    # The people are still found: the filter is the summary's, not the participants'.
+    assert {p.name for p in doc.participants} == ({"Alex", "Jordan"} if lang == "en" else {"佐藤", "山田"})
+
+
+THIN = call(
+    ("rep", "We can start the pilot with your team next month and review the results together."),
+    ("customer", "Great."),
+)
+RICH = call(
+    ("rep", "Here is the dashboard the managers would use every morning."),
+    ("customer", "Great, that is really helpful."),
+    ("customer", "I love how easy it is to use, the reps will like it."),
+    ("customer", "This is excellent, exactly what we wanted, and the support was fantastic."),
+    ("customer", "We are happy to move forward and want to sign this month."),
+)
+
+
+def test_sentiment_on_thin_evidence_is_shrunk_and_says_how_sure_it_is(writer: OfflineMinutesWriter) -> None:
+    thin = writer.write(THIN, lang="en", reference_date=MONDAY).sentiment
+    rich = writer.write(RICH, lang="en", reference_date=MONDAY).sentiment
+    assert thin is not None
+    assert rich is not None
+    # One "Great." is a mild lean, not +1.00; many clear cues are a strong one, and surer.
+    assert 0.0 < thin.overall <= 0.3
+    assert rich.overall >= 0.45
+    assert thin.confidence is not None
+    assert rich.confidence is not None
+    assert (thin.cues, rich.cues) == (1, 4)
+    assert thin.confidence <= 0.3 < 0.5 <= rich.confidence
+    # Every view shows the same score with its confidence.
+    markdown = render_markdown(writer.write(THIN, lang="en", reference_date=MONDAY))
+    assert f"positive ({thin.overall:+.2f}, confidence {thin.confidence:.0%})" in markdown

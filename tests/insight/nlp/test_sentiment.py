@@ -77,3 +77,15 @@ def test_overall_weighs_by_evidence() -> None:
 
 def test_overall_of_nothing_is_neutral() -> None:
     assert overall_sentiment([]).score == 0.0
+
+
+def test_overall_shrinks_thin_evidence_toward_neutral() -> None:
+    one = overall_sentiment(score_utterances(["Great."], "en"))
+    # One cue: a fourth of the way (three neutral pseudo-cues), with that confidence; not +1.00.
+    assert one.cues == 1
+    assert one.score == pytest.approx(score_utterances(["Great."], "en")[0].score / 4, abs=1e-4)
+    assert one.confidence == 0.25
+    many = overall_sentiment(score_utterances(["使いやすいですね。"] * 9, "ja"))
+    assert many.cues >= 9
+    assert many.score >= 0.75
+    assert many.confidence >= 0.75
