@@ -7,6 +7,7 @@ Pure orchestration over plain data: no database, no queue. Used by the worker's 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,15 +48,18 @@ def transcribe_path(
     split = options.split_channels and channels == 2 and not dual_mono
     n_channels = 2 if split else 1
     total = max(duration_s * n_channels, 1e-6)
-    language = options.language
-    language_probability = 1.0 if language else 0.0
     segments: list[Segment] = []
     dropped = 0
     done = 0.0
+    # Without a given language each window is detected on its own (a long call can change language); the call's
+    # language is the one spoken longest.
+    spoken: dict[str, float] = {}
+    probabilities: dict[str, float] = {}
     for window in iter_windows(path, split_channels=split, window_s=options.window_s):
+        language = options.language
         if language is None:
             mix = window.samples.mean(axis=0) if split else window.samples[0]
-            language, language_probability = transcriber.detect_language(np.ascontiguousarray(mix))
+            language, probabilities[language] = transcriber.detect_language(np.ascontiguousarray(mix))
         for ch in range(n_channels):
             audio = np.ascontiguousarray(window.samples[ch])
 
@@ -71,20 +75,34 @@ def transcribe_path(
                 word_timestamps=options.word_timestamps,
                 beam_size=options.beam_size,
                 batch_size=options.batch_size,
+                code_switching=options.code_switching,
                 on_segment=report,
             )
             kept, n_dropped = clean_segments(raw, audio, window.offset_s)
-            segments.extend(kept)
+            for seg in kept:
+                seg_language = seg.language or language
+                spoken[seg_language] = spoken.get(seg_language, 0.0) + seg.end - seg.start
+            segments.extend(kept if options.language else [_tagged(seg, language) for seg in kept])
             dropped += n_dropped
             done += window.duration_s
             if on_progress is not None:
                 on_progress(min(1.0, done / total))
     segments.sort(key=lambda s: (s.start, s.channel if s.channel is not None else -1))
+    call_language = options.language or max(spoken, key=lambda k: spoken[k], default=None)
+    call_language = call_language or next(iter(probabilities), None)
+    if not options.language and call_language is not None:
+        # Segments name their language only where it differs from the call's.
+        segments = [replace(s, language=None) if s.language == call_language else s for s in segments]
     return Transcript(
-        language=language or "und",
-        language_probability=language_probability,
+        language=call_language or "und",
+        language_probability=1.0 if options.language else probabilities.get(call_language or "", 0.0),
         duration_s=duration_s,
         channels=n_channels,
         segments=tuple(segments),
         dropped=dropped,
     )
+
+
+def _tagged(seg: Segment, window_language: str) -> Segment:
+    """The segment with its window's detected language, unless it already names its own."""
+    return seg if seg.language else replace(seg, language=window_language)

@@ -33,7 +33,7 @@ def to_rows(call_id: int, transcript: Transcript) -> list[Utterance]:
             end=seg.end,
             channel=seg.channel,
             speaker=speaker_label(seg.channel),
-            language=transcript.language,
+            language=seg.language or transcript.language,
             text=seg.text,
             words=[{"start": w.start, "end": w.end, "text": w.text, "probability": w.probability} for w in seg.words],
             avg_logprob=round(seg.avg_logprob, 4),

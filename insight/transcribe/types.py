@@ -25,6 +25,7 @@ class Segment:
     avg_logprob: float = 0.0
     no_speech_prob: float = 0.0
     compression_ratio: float = 1.0
+    language: str | None = None  # when it differs from the call's (a stretch in another language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,3 +54,6 @@ class TranscribeOptions:
     beam_size: int = 1
     batch_size: int = 8
     window_s: float = 600.0
+    # Stretches in another language than the call's (English in a Japanese call) come out in that language instead
+    # of being dropped or translated.
+    code_switching: bool = True

@@ -132,3 +132,48 @@ def test_windows_give_the_same_words_as_one_pass(transcriber: WhisperTranscriber
     assert jiwer.wer(" ".join(a), " ".join(b)) < 0.12
     starts = [s.start for s in windowed.segments]
     assert starts == sorted(starts)
+
+
+def _clip(path: Path) -> np.ndarray:
+    from insight.transcribe.audio import iter_windows
+
+    return np.concatenate([w.samples.mean(axis=0) for w in iter_windows(path, split_channels=False)])
+
+
+@pytest.mark.parametrize("language", [None, "ja"])
+def test_japanese_call_with_english_stretches_keeps_both(
+    transcriber: WhisperTranscriber, tmp_path: Path, language: str | None
+) -> None:
+    """Real clips joined like a Japanese IT sales call where people switch to English: 日本語, English, 日本語,
+    English. Each stretch comes out in its own language, whether the call's language is detected or given."""
+    refs = dict(line.split(",", 1) for line in (AUDIO_JA / "transcripts.txt").read_text().splitlines() if "," in line)
+    ja = _clip(shared(AUDIO_JA / "test_ja_2.wav"))
+    en = _clip(shared(AUDIO_JA / "test_en_1.wav"))
+    jfk = _clip(shared(AUDIO_EN / "jfk.flac"))
+    gap = np.zeros(int(0.8 * 16000))
+    path = _write_wav(tmp_path / "mixed.wav", np.concatenate([ja, gap, en, gap, ja, gap, jfk]))
+    result = run(transcriber, path, language=language)
+    assert result.language == "ja"
+    english = " ".join(s.text for s in result.segments if s.language == "en")
+    japanese = "".join(s.text for s in result.segments if s.language is None)
+    # The English stretches, in English, where they were said.
+    en_start = (ja.size + gap.size) / 16000
+    in_en = [s for s in result.segments if s.language == "en" and en_start - 1 < s.start < en_start + en.size / 16000]
+    assert in_en, [(s.start, s.language, s.text) for s in result.segments]
+    assert jiwer.wer(norm_en(refs["test_en_1"]), norm_en(" ".join(s.text for s in in_en))) <= 0.3, english
+    assert "ask not what your country can do for you" in norm_en(english), english
+    # The Japanese stretches, in Japanese, both times.
+    assert japanese.count("テスト") == 2, japanese
+    assert japanese.count("ちゃんと") == 2, japanese
+    assert not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", english), english
+
+
+def test_a_switch_inside_one_turn_keeps_both_languages(transcriber: WhisperTranscriber, tmp_path: Path) -> None:
+    """One breath: the first half of a Japanese sentence, then English (0.2 s apart, one VAD region)."""
+    ja = _clip(shared(AUDIO_JA / "test_ja_2.wav"))[: int(6.5 * 16000)]
+    en = _clip(shared(AUDIO_JA / "test_en_1.wav"))[: int(6.0 * 16000)]
+    path = _write_wav(tmp_path / "switch.wav", np.concatenate([ja, np.zeros(int(0.2 * 16000)), en]))
+    text = run(transcriber, path).text
+    assert "テスト" in text, text
+    assert "ちゃんと" in text, text
+    assert {"transformer", "architectures", "dependencies"} <= set(norm_en(text).split()), text
