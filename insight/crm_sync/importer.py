@@ -2,11 +2,18 @@
 
 The file is read in batches. Valid rows go to a temporary staging table on one connection (``COPY`` on PostgreSQL);
 bad rows are collected into the report and reading goes on, so one pass reports every bad row. Only when the whole
-file is clean are customers created and rows merged, in one write transaction, skipping rows whose
-``(source, external_id)`` is already stored: importing the same file twice changes nothing.
+file is clean are rows keyed, customers created and rows merged, in one write transaction, skipping rows whose
+``(source, external_id)`` is already stored.
+
+A row's key is its id column, or else its content (customer, order, item, time, quantity, price, amount) with its
+occurrence among identical rows of the file; the source defaults to the data set (the preset) or ``import``, never
+to the file name. So the same rows imported again under another name, in another format or as part of an
+overlapping export add nothing, and are reported as already present. Customers are created only for rows that are
+inserted.
 
 Returns/cancellations (negative quantity or amount, or an order id with the return prefix) are stored with
-``is_return`` and count as returns, not sales. Rows without a customer are counted and skipped.
+``is_return`` and count as returns, not sales, with or without a customer. Rows without a customer are counted
+(also among the sales and returns) and not stored.
 """
 
 from __future__ import annotations
@@ -15,12 +22,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
-from insight.crm_sync.tabular import BatchReader, ImportOptions, ParsedRow, RowError, RowParser, default_source
+from insight.crm_sync.tabular import DEFAULT_SOURCE, BatchReader, ImportOptions, ParsedRow, RowError, RowParser
 from insight.db import WRITE_OPTION
 from insight.errors import InvalidImport
 from insight.repositories import customers as customers_repo
@@ -35,15 +43,24 @@ SCALE = 10_000  # amounts are summed as integers of 1/10,000 so the totals are e
 
 @dataclass
 class ImportReport:
-    """What an import read, rejected, skipped and stored. Amounts are rounded to cents."""
+    """What an import read, rejected, skipped and stored. Amounts are rounded to cents.
+
+    ``sales_rows``/``returns`` count every valid line by kind, with or without a customer; ``rows_no_customer``
+    (of which ``no_customer_return_rows`` are cancellations) are not stored. ``already_present`` rows were stored
+    by an earlier import (``already_present_from``/``_to``: their first and last date); ``inserted`` are new.
+    """
 
     file: str
     source: str
     customer_source: str
     file_format: str
+    preset: str | None = None
+    encoding: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
     rows_read: int = 0
     rows_rejected: int = 0
     rows_no_customer: int = 0
+    no_customer_return_rows: int = 0
     sales_rows: int = 0
     return_rows: int = 0
     gross_total: float = 0.0
@@ -52,6 +69,8 @@ class ImportReport:
     returns_total: float = 0.0
     inserted: int = 0
     already_present: int = 0
+    already_present_from: datetime | None = None
+    already_present_to: datetime | None = None
     customers_created: int = 0
     calls_linked: int = 0
     committed: bool = False
@@ -75,7 +94,7 @@ class _Totals:
         self.gross += units
         if row.customer_ref is None:
             self.no_customer += units
-        elif row.is_return:
+        if row.is_return:
             self.returns += units
         else:
             self.sales += units
@@ -106,10 +125,14 @@ def import_transactions(
             row and nothing was written.
     """
     started = time.monotonic()
-    source = (options.source or default_source(path))[:64]
-    customer_source = (options.customer_source or source)[:64]
     reader = BatchReader(path, options)
-    report = ImportReport(file=path.name, source=source, customer_source=customer_source, file_format=reader.format)
+    report = ImportReport(
+        file=path.name,
+        source=(options.source or options.preset or DEFAULT_SOURCE)[:64],
+        customer_source=(options.customer_source or options.source or options.preset or DEFAULT_SOURCE)[:64],
+        file_format=reader.format,
+        preset=options.preset,
+    )
     totals = _Totals()
     parser: RowParser | None = None
     row_no = 0
@@ -122,9 +145,11 @@ def import_transactions(
             for batch in reader.batches():
                 if parser is None:
                     parser = RowParser(options, reader.columns, ragged=reader.format != "parquet")
+                    _describe(report, parser, reader, options)
                     if parser.missing:
                         report.missing_columns = parser.missing
-                        raise _rejected(report, started, f"{path.name} lacks column(s): {', '.join(parser.missing)}.")
+                        message, hint = parser.missing_message(path.name)
+                        raise _rejected(report, started, message, code="missing_columns", hint=hint)
                 staged: list[tuple[Any, ...]] = []
                 for cells in batch:
                     row_no += 1
@@ -133,13 +158,14 @@ def import_transactions(
                         _add_error(report, parsed, options.max_errors)
                         continue
                     totals.add(parsed)
-                    if parsed.customer_ref is None:
-                        report.rows_no_customer += 1
-                        continue
                     if parsed.is_return:
                         report.return_rows += 1
                     else:
                         report.sales_rows += 1
+                    if parsed.customer_ref is None:
+                        report.rows_no_customer += 1
+                        report.no_customer_return_rows += parsed.is_return
+                        continue
                     if not report.rows_rejected:  # once a row is bad nothing will be stored: just validate
                         staged.append(parsed)
                 report.rows_read = row_no
@@ -153,7 +179,7 @@ def import_transactions(
             totals.fill(report)
             if report.rows_rejected:
                 raise _rejected(report, started, f"{report.rows_rejected} of {row_no} rows in {path.name} are invalid.")
-            if options.mapping.get("external_id") or "external_id" in parser.mapping:
+            if not parser.by_content:
                 with conn.begin():
                     duplicates = transactions_repo.staged_duplicates(conn, limit=options.max_errors)
                 for external_id, first_row, n in duplicates:
@@ -166,17 +192,23 @@ def import_transactions(
                     )
                 if report.rows_rejected:
                     raise _rejected(report, started, f"{path.name} has duplicate external ids.")
+            with conn.begin():
+                transactions_repo.key_staged(conn, by_content=parser.by_content)
             now = utcnow()
             conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
+                present = transactions_repo.drop_present(conn, source=report.source)
+                report.already_present = present.rows
+                report.already_present_from, report.already_present_to = present.first_at, present.last_at
                 report.customers_created = transactions_repo.create_missing_customers(
-                    conn, customer_source=customer_source, now=now
+                    conn, customer_source=report.customer_source, now=now
                 )
                 report.inserted = transactions_repo.merge_staged(
-                    conn, source=source, customer_source=customer_source, now=now
+                    conn, source=report.source, customer_source=report.customer_source, now=now
                 )
                 report.calls_linked = customers_repo.link_calls(conn)
-            report.already_present = report.sales_rows + report.return_rows - report.inserted
+            # Rows another import stored between the check and the insert count as present too.
+            report.already_present = report.sales_rows + report.return_rows - report.rows_no_customer - report.inserted
             report.committed = True
         finally:
             _cleanup(conn)
@@ -193,6 +225,17 @@ def import_transactions(
     return report
 
 
+def _describe(report: ImportReport, parser: RowParser, reader: BatchReader, options: ImportOptions) -> None:
+    """Fill in what was found in the file: the (recognised) preset, its source, the encoding and the columns."""
+    report.preset = parser.options.preset
+    report.encoding = reader.encoding
+    report.columns = dict(parser.mapping)
+    if options.source is None and parser.options.preset is not None:
+        report.source = parser.options.preset
+        if options.customer_source is None:
+            report.customer_source = parser.options.preset
+
+
 def _add_error(report: ImportReport, error: RowError, limit: int) -> None:
     report.rows_rejected += 1
     if len(report.errors) < limit:
@@ -201,11 +244,14 @@ def _add_error(report: ImportReport, error: RowError, limit: int) -> None:
         report.errors_truncated = True
 
 
-def _rejected(report: ImportReport, started: float, message: str, *, code: str | None = None) -> InvalidImport:
+def _rejected(
+    report: ImportReport, started: float, message: str, *, code: str | None = None, hint: str | None = None
+) -> InvalidImport:
     report.duration_s = round(time.monotonic() - started, 3)
     return InvalidImport(
         message + " Nothing was imported.",
-        hint="Fix the rows listed in the report (row numbers count data rows from 1) and import the file again.",
+        hint=hint
+        or "Fix the rows listed in the report (row numbers count data rows from 1) and import the file again.",
         code=code,
         report=report,
     )

@@ -19,6 +19,7 @@ from models import Customer, CustomerExternalId, Transaction
 from models.base import UTCDateTime
 
 STAGING = "import_staging"
+KEYED = "import_keyed"  # the staged rows with their final keys, less those already stored
 NEW_CUSTOMERS = "import_new_customer"
 STAGING_COLUMNS = (
     "row_no",
@@ -48,22 +49,22 @@ def create_staging(conn: Connection) -> None:
     money = "REAL" if sqlite else "NUMERIC(18, 4)"
     real = "REAL" if sqlite else "DOUBLE PRECISION"
     boolean = "INTEGER" if sqlite else "BOOLEAN"
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGING}")
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {NEW_CUSTOMERS}")
-    conn.exec_driver_sql(
-        f"CREATE TEMPORARY TABLE {STAGING} (row_no INTEGER NOT NULL, customer_ref VARCHAR(255) NOT NULL, "
-        f"customer_name VARCHAR(255), country VARCHAR(64), external_id VARCHAR(255) NOT NULL, "
-        f"occurred_at {ts} NOT NULL, amount {money} NOT NULL, currency VARCHAR(3), quantity {real}, "
-        f"unit_price {money}, order_id VARCHAR(255) NOT NULL, product VARCHAR(255), is_return {boolean} NOT NULL)"
-    )
+    drop_staging(conn)
+    for table in (STAGING, KEYED):
+        conn.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE {table} (row_no INTEGER NOT NULL, customer_ref VARCHAR(255) NOT NULL, "
+            f"customer_name VARCHAR(255), country VARCHAR(64), external_id VARCHAR(255) NOT NULL, "
+            f"occurred_at {ts} NOT NULL, amount {money} NOT NULL, currency VARCHAR(3), quantity {real}, "
+            f"unit_price {money}, order_id VARCHAR(255) NOT NULL, product VARCHAR(255), is_return {boolean} NOT NULL)"
+        )
     conn.exec_driver_sql(
         f"CREATE TEMPORARY TABLE {NEW_CUSTOMERS} (ref VARCHAR(255) PRIMARY KEY, name VARCHAR(255), country VARCHAR(64))"
     )
 
 
 def drop_staging(conn: Connection) -> None:
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGING}")
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {NEW_CUSTOMERS}")
+    for table in (STAGING, KEYED, NEW_CUSTOMERS):
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
 
 
 def stage(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -96,20 +97,61 @@ def staged_duplicates(conn: Connection, *, limit: int) -> list[tuple[str, int, i
     return [(str(r[0]), int(r[1]), int(r[2])) for r in result]
 
 
+def key_staged(conn: Connection, *, by_content: bool) -> None:
+    """Copy the staged rows into the keyed table with their final external ids.
+
+    Rows keyed by content get their occurrence among identical rows of the file (``k:…#1``, ``#2`` …), so two
+    identical lines of one order stay two lines, and the same file read again yields the same keys. A row without
+    an order id is an order of its own, named by its key.
+    """
+    columns = ", ".join(STAGING_COLUMNS)
+    if by_content:
+        key = "external_id || '#' || CAST(ROW_NUMBER() OVER (PARTITION BY external_id ORDER BY row_no) AS VARCHAR(20))"
+    else:
+        key = "external_id"
+    values = [key if c == "external_id" else c for c in STAGING_COLUMNS]
+    conn.exec_driver_sql(f"INSERT INTO {KEYED} ({columns}) SELECT {', '.join(values)} FROM {STAGING}")
+    conn.exec_driver_sql(f"UPDATE {KEYED} SET order_id = external_id WHERE order_id = ''")
+    if not _is_sqlite(conn):
+        # Temporary tables are never auto-analyzed; without statistics the planner picks nested loops over the
+        # whole file for the joins below.
+        conn.exec_driver_sql(f"ANALYZE {KEYED}")
+
+
+@dataclass(frozen=True)
+class AlreadyPresent:
+    """Keyed rows that an earlier import stored: how many, and the first and last purchase among them."""
+
+    rows: int
+    first_at: datetime | None
+    last_at: datetime | None
+
+
+def drop_present(conn: Connection, *, source: str) -> AlreadyPresent:
+    """Remove the keyed rows whose ``(source, external_id)`` is stored already, and say what they were."""
+    present = (
+        "EXISTS (SELECT 1 FROM customer_transaction t WHERE t.source = :source "
+        f"AND t.external_id = {KEYED}.external_id)"
+    )
+    row = conn.execute(
+        text(f"SELECT COUNT(*), MIN(occurred_at), MAX(occurred_at) FROM {KEYED} WHERE {present}"), {"source": source}
+    ).one()
+    if row[0]:
+        conn.execute(text(f"DELETE FROM {KEYED} WHERE {present}"), {"source": source})
+    return AlreadyPresent(int(row[0]), _utc(row[1]), _utc(row[2]))
+
+
 def create_missing_customers(conn: Connection, *, customer_source: str, now: datetime, chunk: int = 5000) -> int:
-    """Create a customer (and its external id) for every staged customer id not yet known in ``customer_source``.
+    """Create a customer (and its external id) for every customer id of the rows to insert not yet known in
+    ``customer_source``: rows already stored bring no customer.
 
     New ids are collected into a temporary table, then created in chunks with ``RETURNING`` so memory stays bounded
     however many customers a file brings.
     """
-    if not _is_sqlite(conn):
-        # Temporary tables are never auto-analyzed; without statistics the planner picks nested loops over the
-        # whole file for the joins below.
-        conn.exec_driver_sql(f"ANALYZE {STAGING}")
     conn.execute(
         text(
             f"INSERT INTO {NEW_CUSTOMERS} (ref, name, country) "
-            f"SELECT s.customer_ref, MIN(s.customer_name), MIN(s.country) FROM {STAGING} s "
+            f"SELECT s.customer_ref, MIN(s.customer_name), MIN(s.country) FROM {KEYED} s "
             "WHERE NOT EXISTS (SELECT 1 FROM customer_external_id x "
             "WHERE x.source = :source AND x.external_id = s.customer_ref) "
             "GROUP BY s.customer_ref"
@@ -141,12 +183,12 @@ def create_missing_customers(conn: Connection, *, customer_source: str, now: dat
 
 
 def merge_staged(conn: Connection, *, source: str, customer_source: str, now: datetime) -> int:
-    """Insert staged rows that are not stored yet (by source + external id). Returns how many were inserted."""
+    """Insert the keyed rows that are not stored yet (by source + external id). Returns how many were inserted."""
     stmt = text(
         "INSERT INTO customer_transaction (customer_id, source, external_id, occurred_at, amount, currency, "
         "quantity, unit_price, order_id, product, is_return, imported_at) "
         "SELECT x.customer_id, :source, s.external_id, s.occurred_at, s.amount, s.currency, s.quantity, "
-        f"s.unit_price, s.order_id, s.product, s.is_return, :now FROM {STAGING} s "
+        f"s.unit_price, s.order_id, s.product, s.is_return, :now FROM {KEYED} s "
         "JOIN customer_external_id x ON x.source = :customer_source AND x.external_id = s.customer_ref "
         # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT to parse it (sqlite.org/lang_upsert.html).
         "WHERE 1 = 1 ON CONFLICT (source, external_id) DO NOTHING"

@@ -46,10 +46,11 @@ def test_small_file_counts_returns_and_guests(runtime: Runtime, tmp_path: Path) 
     assert report.rows_rejected == 0
     assert report.rows_no_customer == 1
     assert report.no_customer_total == 70.0
+    assert report.no_customer_return_rows == 0
     assert report.return_rows == 2  # B's cancellation (prefix C) and F's negative line
     assert report.returns_total == -120.0
-    assert report.sales_rows == 10
-    assert report.sales_total == 3764.0
+    assert report.sales_rows == 11  # the guest's purchase is a sale too (not stored)
+    assert report.sales_total == 3764.0 + 70.0
     assert report.gross_total == 3764.0 - 120.0 + 70.0
     assert report.inserted == 12
     assert report.customers_created == 6
@@ -85,18 +86,27 @@ def test_reimport_changes_nothing(runtime: Runtime, tmp_path: Path) -> None:
     assert rows_after == rows_before
 
 
-def test_without_id_column_rows_are_numbered_and_reimport_is_a_noop(runtime: Runtime, tmp_path: Path) -> None:
+def test_without_id_column_rows_are_keyed_by_content_under_any_name(runtime: Runtime, tmp_path: Path) -> None:
+    """Keys were file name + row number: the same file under another name imported everything again."""
     mapping = {k: v for k, v in MAPPING.items() if k != "external_id"}
     options = ImportOptions(mapping=mapping, return_prefix="C")
     path = write_small(tmp_path / "orders_2024.csv")
     first = import_transactions(runtime.engine, path, options)
+    before = counts(runtime)
     second = import_transactions(runtime.engine, path, options)
-    assert first.source == "orders_2024"
+    renamed = import_transactions(runtime.engine, shutil.copy(path, tmp_path / "orders_2024 (1).csv"), options)
+    assert first.source == "import"  # not the file name
     assert (first.inserted, second.inserted, second.already_present) == (12, 0, 12)
+    assert (renamed.inserted, renamed.already_present, renamed.customers_created) == (0, 12, 0)
+    assert (renamed.already_present_from, renamed.already_present_to) == (
+        datetime(2022, 1, 1, tzinfo=UTC),
+        datetime(2024, 2, 5, tzinfo=UTC),
+    )
+    assert counts(runtime) == before == (12, 6, 6)
     with Session(runtime.engine) as s:
         ids = set(s.exec(select(Transaction.external_id)).all())
-    assert "row:1" in ids
-    assert "row:13" not in ids  # the guest row
+    assert all(i.startswith("k:") and i.endswith("#1") for i in ids)
+    assert len(ids) == 12
 
 
 def test_malformed_file_imports_nothing_and_reports_each_bad_row(runtime: Runtime, tmp_path: Path) -> None:
