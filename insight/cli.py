@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
@@ -29,9 +29,11 @@ segments_app = typer.Typer(help="Customer segments (RFM, deciles).", no_args_is_
 users_app = typer.Typer(help="User accounts and roles.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 data_app = typer.Typer(help="Retention and erasure of personal data.", no_args_is_help=True)
+calls_app = typer.Typer(help="Calls on a running server: list them, correct their details.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(data_app, name="data")
+app.add_typer(calls_app, name="calls")
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
@@ -64,6 +66,34 @@ def _auth_headers(token: str | None) -> dict[str, str]:
 def _auth_hint(resp: Any) -> None:
     if resp.status_code == 401:
         err.print("Pass an API token with --token or INSIGHT_TOKEN (create one with `insight tokens create EMAIL`).")
+
+
+def _require_credentials(client: Any, base: str, scope: str) -> None:
+    """Fail fast, before any file is sent, when there is no token or the server refuses it or its scopes."""
+    import httpx
+
+    if "Authorization" not in client.headers:
+        err.print("[red]No API token.[/red] Pass --token or set INSIGHT_TOKEN.")
+        err.print("Create one with `insight tokens create EMAIL --scopes calls:read,calls:write`.")
+        raise typer.Exit(1)
+    try:
+        resp = client.get("/api/auth/me")
+    except httpx.HTTPError as exc:
+        err.print(f"[red]cannot reach {base}: {exc}[/red]")
+        err.print("Is the server running? Start it with `insight serve`, or pass --server URL.")
+        raise typer.Exit(1) from exc
+    if resp.status_code == 401:
+        err.print(f"[red]{base} refused the API token (unknown, expired or revoked).[/red]")
+        _auth_hint(resp)
+        raise typer.Exit(1)
+    if resp.status_code >= 400:
+        err.print(f"[red]{base} answered HTTP {resp.status_code} to GET /api/auth/me.[/red] Check --server.")
+        raise typer.Exit(1)
+    scopes = resp.json().get("scopes", [])
+    if scope not in scopes:
+        err.print(f"[red]The token lacks the {scope} scope[/red] (it has: {', '.join(scopes) or 'none'}).")
+        err.print(f"Create one that has it: `insight tokens create EMAIL --scopes {scope}`.")
+        raise typer.Exit(1)
 
 
 def _fail(exc: InsightError) -> typer.Exit:
@@ -221,6 +251,7 @@ def upload(
     failed = 0
     headers = _auth_headers(token)
     with httpx.Client(base_url=base, timeout=httpx.Timeout(600.0, connect=10.0), headers=headers) as client:
+        _require_credentials(client, base, "calls:write")
         with Progress(
             TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=console
         ) as progress:
@@ -265,6 +296,8 @@ def upload(
                 ids.append(body["id"])
                 note = " (already uploaded)" if body.get("duplicate") else ""
                 progress.console.print(f"✓ {path.name} → call {body['id']}{note}  {base}/calls/{body['id']}")
+                if body.get("not_applied"):
+                    progress.console.print(f"[yellow]  {body.get('notice', '')}[/yellow]")
         if wait and ids:
             failed += _wait_for(client, ids, timeout)
             if show:
@@ -319,6 +352,137 @@ def show(
         _auth_hint(resp)
         raise typer.Exit(1)
     _print_transcript(resp.json())
+
+
+def _minute(value: str | None) -> str:
+    """An API timestamp to the minute, in UTC (no seconds, no microseconds)."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment.tzinfo else moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _api_error(resp: Any) -> typer.Exit:
+    try:
+        body = resp.json().get("error", {})
+    except ValueError:
+        body = {"message": f"HTTP {resp.status_code}", "hint": resp.text[:200]}
+    err.print(f"[red]{body.get('message', resp.status_code)}[/red] {body.get('hint', '')}")
+    _auth_hint(resp)
+    return typer.Exit(1)
+
+
+@calls_app.command("list")
+def calls_list(
+    status: Annotated[str | None, typer.Option(help="queued, processing, done or failed.")] = None,
+    customer: Annotated[str | None, typer.Option(help="Customer external id.")] = None,
+    rep: Annotated[str | None, typer.Option(help="The rep named at upload (e-mail).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Calls that took place on or after this date (YYYY-MM-DD or ISO 8601; UTC).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="... and before this date.")] = None,
+    language: Annotated[str | None, typer.Option(help="Language, e.g. ja or en.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many calls, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the calls as JSON.")] = False,
+    server: Annotated[str | None, typer.Option(help="Server URL (default: INSIGHT_PUBLIC_URL or host:port).")] = None,
+    token: Annotated[str | None, typer.Option(help="API token (default: INSIGHT_TOKEN).")] = None,
+) -> None:
+    """List the calls you may see on a running server, newest first."""
+    import httpx
+
+    for name, value in (("--since", since), ("--until", until)):
+        if value is not None:
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                err.print(f"[red]{name} {value!r} is not a date.[/red] Use YYYY-MM-DD or ISO 8601.")
+                raise typer.Exit(2) from None
+    if status is not None and status not in ("queued", "processing", "done", "failed"):
+        err.print(f"[red]--status {status!r} is not a call status.[/red] Use queued, processing, done or failed.")
+        raise typer.Exit(2)
+    base = (server or _settings().base_url).rstrip("/")
+    params = {"status": status, "customer": customer, "rep": rep, "since": since, "until": until, "language": language}
+    query = {k: v for k, v in params.items() if v is not None}
+    calls: list[dict[str, Any]] = []
+    total = 0
+    with httpx.Client(base_url=base, timeout=30, headers=_auth_headers(token)) as client:
+        while len(calls) < limit:
+            page = {**query, "offset": str(len(calls)), "limit": str(min(200, limit - len(calls)))}
+            try:
+                resp = client.get("/api/calls", params=page)
+            except httpx.HTTPError as exc:
+                err.print(f"[red]cannot reach {base}: {exc}[/red]")
+                raise typer.Exit(1) from exc
+            if resp.status_code >= 400:
+                raise _api_error(resp)
+            body = resp.json()
+            calls += body["data"]
+            total = body["count"]
+            if not body["data"] or len(calls) >= total:
+                break
+    if as_json:
+        sys.stdout.write(json.dumps({"count": total, "data": calls}, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(header_style="bold")
+    for column in ("id", "status", "took place (UTC)", "duration", "lang", "customer", "deal", "rep", "file"):
+        table.add_column(column, no_wrap=column != "file")
+    for c in calls:
+        seconds = int(c["duration_s"])
+        table.add_row(
+            str(c["id"]),
+            c["status"],
+            _minute(c.get("recorded_at") or c["created_at"]),
+            f"{seconds // 60}:{seconds % 60:02d}",
+            c.get("language") or c.get("language_hint") or "",
+            c.get("customer_external_id") or "",
+            c.get("deal_external_id") or "",
+            c.get("rep") or "",
+            c["filename"],
+        )
+    console.print(table)
+    shown = f"{len(calls)} of {total}" if len(calls) < total else str(total)
+    more = " (raise --limit for more)" if len(calls) < total else ""
+    err.print(f"{shown} {'call' if total == 1 else 'calls'}{more}")
+
+
+@calls_app.command("set")
+def calls_set(
+    call_id: int,
+    customer: Annotated[str | None, typer.Option(help="Customer external id (empty: none).")] = None,
+    deal: Annotated[str | None, typer.Option(help="Deal external id (empty: none).")] = None,
+    recorded_at: Annotated[
+        str | None, typer.Option(help="When the call took place, ISO 8601 with offset (the minutes are rewritten).")
+    ] = None,
+    server: Annotated[str | None, typer.Option(help="Server URL (default: INSIGHT_PUBLIC_URL or host:port).")] = None,
+    token: Annotated[str | None, typer.Option(help="API token (default: INSIGHT_TOKEN).")] = None,
+) -> None:
+    """Change a call's customer, deal or recording time on a running server."""
+    import httpx
+
+    body = {"customer_external_id": customer, "deal_external_id": deal, "recorded_at": recorded_at}
+    body = {k: v for k, v in body.items() if v is not None}
+    if not body:
+        err.print("[red]Nothing to change.[/red] Pass --customer, --deal or --recorded-at.")
+        raise typer.Exit(2)
+    base = (server or _settings().base_url).rstrip("/")
+    try:
+        resp = httpx.patch(f"{base}/api/calls/{call_id}", json=body, timeout=30, headers=_auth_headers(token))
+    except httpx.HTTPError as exc:
+        err.print(f"[red]cannot reach {base}: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    if resp.status_code >= 400:
+        raise _api_error(resp)
+    call = resp.json()
+    details = ", ".join(
+        f"{label} {value}"
+        for label, value in (
+            ("customer", call.get("customer_external_id")),
+            ("deal", call.get("deal_external_id")),
+            ("recorded", _minute(call.get("recorded_at"))),
+        )
+        if value
+    )
+    console.print(f"✓ call {call['id']}: {details or 'no customer, deal or recording time'}")
 
 
 @app.command()
@@ -858,7 +1022,9 @@ def users_create(
     team: Annotated[str | None, typer.Option(help="Team name (created if new).")] = None,
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
     password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,
-    no_password: Annotated[bool, typer.Option(help="No password: the user can only use API tokens.")] = False,
+    no_password: Annotated[
+        bool, typer.Option("--no-password", help="No password: the user can only use API tokens.")
+    ] = False,
     if_missing: Annotated[bool, typer.Option(help="Do nothing (exit 0) when the user exists.")] = False,
 ) -> None:
     """Create a user; asks for the password unless --password-stdin or --no-password."""
@@ -983,8 +1149,9 @@ def tokens_create(
     no_expiry: Annotated[
         bool,
         typer.Option(
+            "--no-expiry",
             help="A token that never expires: service accounts (no password) only, and only with "
-            "INSIGHT_TOKEN_ALLOW_NO_EXPIRY=true."
+            "INSIGHT_TOKEN_ALLOW_NO_EXPIRY=true.",
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the token as JSON.")] = False,
@@ -1018,10 +1185,12 @@ def tokens_create(
     except InsightError as exc:
         raise _fail(exc) from exc
     if as_json:
-        out = {"id": token.id, "token": plaintext, "scopes": token.scopes, "expires_at": str(token.expires_at)}
+        expires = token.expires_at.isoformat(timespec="seconds") if token.expires_at else None
+        out = {"id": token.id, "token": plaintext, "scopes": token.scopes, "expires_at": expires}
         sys.stdout.write(json.dumps(out) + "\n")
         return
-    console.print(f"✓ token {token.id} for {email}: {', '.join(token.scopes)}; expires {token.expires_at or 'never'}")
+    until = token.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if token.expires_at else "never"
+    console.print(f"✓ token {token.id} for {email}: {', '.join(token.scopes)}; expires {until}")
     console.print("Shown only now; store it safely (e.g. export INSIGHT_TOKEN=...):")
     sys.stdout.write(plaintext + "\n")
 

@@ -9,20 +9,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from insight import pipeline
 from insight.auth import policy
 from insight.db import session_scope
-from insight.errors import Forbidden, InvalidAudio, InvalidUpload
+from insight.errors import Forbidden, InvalidAudio, InvalidUpload, NotFound
 from insight.repositories import calls as calls_repo
 from insight.repositories import customers as customers_repo
 from insight.repositories import users as users_repo
 from insight.runtime import Runtime
 from insight.transcribe.audio_probe import AudioInfo, probe_audio
 from insight.transcribe.formats import media_kind, with_extension
-from models import Call, User
+from models import Call, CallStatus, User
 
 log = logging.getLogger(__name__)
 
@@ -317,3 +318,101 @@ def ingest(runtime: Runtime, stream: BinaryIO, meta: UploadMeta) -> IngestResult
         runtime.queues.wake(queue)
     log.info("call %s created from %s (%.1f s, %d ch)", call.id, filename, info.duration_s, info.channels)
     return IngestResult(call, created=True)
+
+
+# The stage that writes the minutes: relative dates in them resolve against the recording time.
+_MINUTES_STAGE = "analyze.call"
+
+
+def kept_on_duplicate(call: Call, meta: UploadMeta) -> dict[str, tuple[object, object]]:
+    """What a repeated upload of a call's bytes said differently from that call, which keeps its own values.
+
+    Returns:
+        Field name → (the call's value, kept; the value this upload gave, not applied), for the fields the upload
+        gave: customer and deal ids, language, recording time, number of speakers.
+    """
+    given: dict[str, tuple[object, object]] = {
+        "customer_external_id": (call.customer_external_id, meta.customer_external_id or None),
+        "deal_external_id": (call.deal_external_id, meta.deal_external_id or None),
+        "language": (call.language_hint, meta.language or None),
+        "recorded_at": (call.recorded_at, meta.recorded_at),
+        "speakers": (call.num_speakers, meta.speakers),
+    }
+    return {name: (kept, new) for name, (kept, new) in given.items() if new is not None and new != kept}
+
+
+@dataclass(frozen=True)
+class CallChanges:
+    """A correction of a call's details; ``None`` leaves a field alone, an empty id clears the link."""
+
+    customer_external_id: str | None = None
+    deal_external_id: str | None = None
+    recorded_at: datetime | None = None
+
+
+def update_call(engine: Engine, call_id: int, changes: CallChanges, *, max_attempts: int = 3) -> list[str]:
+    """Change the customer, deal or recording time of an uploaded call, without processing it again.
+
+    The customer and deal links are resolved again from the external ids, as at upload. A new recording time of a
+    processed call rewrites its minutes in the background (relative dates resolve against it); nothing else is
+    recomputed.
+
+    Returns:
+        The queues to wake after the commit.
+
+    Raises:
+        NotFound: no such call.
+        InvalidUpload: a recording time without a time zone.
+    """
+    check_recorded_at(changes.recorded_at)
+    with session_scope(engine) as session:
+        call = calls_repo.get(session, call_id)
+        if call is None:
+            raise NotFound(f"Call {call_id} does not exist.", hint="List calls with `insight calls list`.")
+        if changes.customer_external_id is not None:
+            call.customer_external_id = changes.customer_external_id.strip() or None
+        if changes.deal_external_id is not None:
+            call.deal_external_id = changes.deal_external_id.strip() or None
+        if changes.customer_external_id is not None or changes.deal_external_id is not None:
+            links = UploadMeta(
+                filename=call.filename,
+                customer_external_id=call.customer_external_id,
+                deal_external_id=call.deal_external_id,
+            )
+            call.customer_id, call.deal_id = _resolve_links(session, links)
+        redo = changes.recorded_at is not None and changes.recorded_at != call.recorded_at
+        if changes.recorded_at is not None:
+            call.recorded_at = changes.recorded_at
+        session.add(call)
+        session.flush()
+        if redo and call.status == CallStatus.done:
+            return pipeline.redo(session, call_id, _MINUTES_STAGE, max_attempts=max_attempts)
+        return []
+
+
+def duplicate_notice(call: Call, kept: dict[str, tuple[object, object]]) -> str:
+    """What a repeated upload tells the uploader: which call it is, what it kept, and how to change that."""
+    notice = f"You uploaded these bytes before: this is call {call.id}, unchanged."
+    if not kept:
+        return notice
+    said = "; ".join(f"{name} {_shown(old)} (this upload: {_shown(new)})" for name, (old, new) in kept.items())
+    notice += f" It keeps its {said}."
+    if kept.keys() & {"customer_external_id", "deal_external_id", "recorded_at"}:
+        notice += (
+            f" To change its customer, deal or recording time: PATCH /api/calls/{call.id} with customer_external_id,"
+            f" deal_external_id or recorded_at (`insight calls set {call.id} --customer ID --deal ID`)."
+        )
+    if kept.keys() & {"language", "speakers"}:
+        notice += (
+            " Its language and number of speakers were used to transcribe it and stay; correct its speakers and"
+            f" roles with PATCH /api/calls/{call.id}/speakers."
+        )
+    return notice
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="minutes")
+    return repr(value) if isinstance(value, str) else str(value)

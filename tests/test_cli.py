@@ -304,7 +304,8 @@ def test_serve_then_upload_and_wait(server: tuple[str, dict[str, str]], tmp_path
 
 def test_upload_to_a_server_that_is_not_there(tmp_path: Path) -> None:
     wav = bad_audio.good_wav(tmp_path / "x.wav", seconds=1.0, channels=1)
-    done = insight("upload", str(wav), "--server", f"http://127.0.0.1:{free_port()}", env=cli_env(tmp_path), timeout=60)
+    env = {**cli_env(tmp_path), "INSIGHT_TOKEN": "ins_any"}  # with a token, the server is the first thing missing
+    done = insight("upload", str(wav), "--server", f"http://127.0.0.1:{free_port()}", env=env, timeout=60)
     assert done.returncode == 1
     assert "insight serve" in done.stderr, done.stdout + done.stderr
 

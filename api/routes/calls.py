@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
@@ -15,6 +15,7 @@ from api.routing import Route
 from api.schemas.calls import (
     CallPublic,
     CallsPublic,
+    CallUpdate,
     CallUploadPublic,
     ErrorBody,
     ErrorPublic,
@@ -27,7 +28,8 @@ from insight import audit
 from insight import retry as retry_service
 from insight.auth import policy
 from insight.errors import InvalidUpload, NotFound, UploadTooLarge
-from insight.ingest import UploadMeta, ingest
+from insight.ingest import CallChanges, UploadMeta, duplicate_notice, ingest, kept_on_duplicate
+from insight.ingest import update_call as update_call_details
 from insight.nlp.minutes_redaction import redactor_from_settings, shown_speaker_name
 from insight.repositories import calls as calls_repo
 from insight.repositories import jobs as jobs_repo
@@ -100,7 +102,9 @@ def _get_call(session: SessionDep, call_id: int) -> Call:
     # Only an existence check: the router's guard (api/auth.py) has already refused calls the caller may not see.
     call = calls_repo.get(session, call_id)
     if call is None:
-        raise NotFound(f"Call {call_id} does not exist.", hint="List calls with GET /api/calls.")
+        raise NotFound(
+            f"Call {call_id} does not exist.", hint="List your calls with `insight calls list` or GET /api/calls."
+        )
     return call
 
 
@@ -161,11 +165,15 @@ async def upload_call(
     # The reads run in the thread pool too: a blocking database call on the event loop would stall every other
     # request (and the connections they hold) whenever the pool runs short, e.g. right after a database restart.
     public = await run_in_threadpool(_upload_answer, runtime, result.call.id)
-    if not result.created:
-        # The uploader's own earlier call of these bytes (calls are per owner: another user's upload of the same
-        # recording is neither returned nor mentioned).
-        response.status_code = 200
-    return CallUploadPublic(**public.model_dump(), duplicate=not result.created)
+    if result.created:
+        return CallUploadPublic(**public.model_dump(), duplicate=False)
+    # The uploader's own earlier call of these bytes (calls are per owner: another user's upload of the same
+    # recording is neither returned nor mentioned). It keeps its details; the answer says which and how to change them.
+    response.status_code = 200
+    kept = kept_on_duplicate(result.call, meta)
+    return CallUploadPublic(
+        **public.model_dump(), duplicate=True, not_applied=list(kept), notice=duplicate_notice(result.call, kept)
+    )
 
 
 def _upload_answer(runtime: RuntimeDep, call_id: int) -> CallPublic:
@@ -180,18 +188,68 @@ def list_calls(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     status: Annotated[str | None, Query(pattern="^(queued|processing|done|failed)$")] = None,
+    customer: Annotated[str | None, Query(max_length=255, description="Customer external id")] = None,
+    rep: Annotated[str | None, Query(max_length=255, description="The rep named at upload (e-mail or user id)")] = None,
+    language: Annotated[str | None, Query(max_length=8, description="ja, en … (detected, else the hint)")] = None,
+    since: Annotated[
+        datetime | None,
+        Query(
+            description="Calls that took place (recorded_at, else uploaded) at or after this; date or ISO 8601, UTC "
+            "when without offset"
+        ),
+    ] = None,
+    until: Annotated[datetime | None, Query(description="… and before this")] = None,
 ) -> CallsPublic:
-    """List the calls you may see (yours; a manager's team's; all for admins), newest first."""
+    """List the calls you may see (yours; a manager's team's; all for admins), newest first, with filters."""
+    filters = calls_repo.CallFilters(
+        customer_external_id=customer,
+        rep=rep,
+        language=language,
+        since=_utc(since),
+        until=_utc(until),
+    )
     rows, count = calls_repo.list_page(
-        session, offset=offset, limit=limit, status=status, visibility=policy.call_visibility(principal)
+        session,
+        offset=offset,
+        limit=limit,
+        status=status,
+        visibility=policy.call_visibility(principal),
+        filters=filters,
     )
     return CallsPublic(data=[to_public(c, []) for c in rows], count=count, offset=offset, limit=limit)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 @router.get("/{call_id}", response_model=CallPublic, responses=ERRORS)
 def get_call(call_id: int, call: VisibleCall, session: SessionDep) -> CallPublic:
     """A call's status, stage, progress and error, with its jobs."""
     return to_public(call, jobs_repo.for_call(session, call_id))
+
+
+@router.patch("/{call_id}", response_model=CallPublic, responses=ERRORS)
+def update_call(
+    call_id: int, call: VisibleCall, body: CallUpdate, runtime: RuntimeDep, session: SessionDep
+) -> CallPublic:
+    """Change a call's customer, deal or recording time (a new recording time rewrites its minutes)."""
+    if not body.model_fields_set - {name for name, value in body if value is None}:
+        raise InvalidUpload(
+            "Nothing to change.",
+            hint="Send customer_external_id, deal_external_id (empty string: none) or recorded_at.",
+            code="empty_update",
+        )
+    changes = CallChanges(
+        customer_external_id=body.customer_external_id,
+        deal_external_id=body.deal_external_id,
+        recorded_at=body.recorded_at,
+    )
+    wake = update_call_details(runtime.engine, call_id, changes, max_attempts=runtime.settings.job_max_attempts)
+    for queue in wake:
+        runtime.queues.wake(queue)
+    session.rollback()  # end the read snapshot taken before the update, so the re-read sees it
+    return to_public(_get_call(session, call_id), jobs_repo.for_call(session, call_id))
 
 
 @router.get("/{call_id}/transcript", response_model=TranscriptPublic, responses=ERRORS)

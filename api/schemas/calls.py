@@ -67,6 +67,23 @@ class CallPublic(BaseModel):
 
 class CallUploadPublic(CallPublic):
     duplicate: bool = Field(description="True when these exact bytes were uploaded before: this is that call")
+    not_applied: list[str] = Field(
+        default_factory=list,
+        description="With duplicate: fields this upload gave differently from the existing call, which kept its own",
+    )
+    notice: str | None = Field(
+        default=None, description="With duplicate: which call this is, what it kept and how to change that"
+    )
+
+
+class CallUpdate(BaseModel):
+    """A correction of a call's details; absent or null fields are left alone."""
+
+    customer_external_id: str | None = Field(default=None, max_length=255, description="Empty string: no customer")
+    deal_external_id: str | None = Field(default=None, max_length=255, description="Empty string: no deal")
+    recorded_at: datetime | None = Field(
+        default=None, description="ISO 8601 with offset; the minutes are rewritten against it"
+    )
 
 
 class CallsPublic(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, func, or_, update
@@ -51,6 +53,32 @@ def visible(visibility: CallVisibility) -> ColumnElement[bool] | None:
     return clause
 
 
+@dataclass(frozen=True)
+class CallFilters:
+    """Which calls a list shows; ``None`` filters nothing."""
+
+    customer_external_id: str | None = None
+    rep: str | None = None  # the rep key given at upload (e-mail or user id)
+    language: str | None = None  # detected, else the upload's hint
+    since: datetime | None = None  # when the call took place (recorded_at, else the upload time), inclusive; aware
+    until: datetime | None = None  # exclusive
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        took_place = func.coalesce(col(Call.recorded_at), col(Call.created_at))
+        out: list[ColumnElement[bool]] = []
+        if self.customer_external_id is not None:
+            out.append(col(Call.customer_external_id) == self.customer_external_id)
+        if self.rep is not None:
+            out.append(col(Call.rep_key) == self.rep)
+        if self.language is not None:
+            out.append(func.coalesce(col(Call.language), col(Call.language_hint)) == self.language)
+        if self.since is not None:
+            out.append(took_place >= self.since)
+        if self.until is not None:
+            out.append(took_place < self.until)
+        return out
+
+
 def list_page(
     session: Session,
     *,
@@ -58,6 +86,7 @@ def list_page(
     limit: int,
     status: str | None = None,
     visibility: CallVisibility | None = None,
+    filters: CallFilters | None = None,
 ) -> tuple[list[Call], int]:
     """A page of calls, newest first, and the total count (only calls within ``visibility`` when given)."""
     ids = select(Call.id)
@@ -68,6 +97,8 @@ def list_page(
     if status is not None:
         ids = ids.where(Call.status == status)
         count = count.where(Call.status == status)
+    for clause in filters.clauses() if filters is not None else []:
+        ids, count = ids.where(clause), count.where(clause)
     # The page's ids first (ordered from the indexes alone), then only those rows: sorting thousands of full rows
     # to keep fifty costs several times more.
     page = ids.order_by(col(Call.id).desc()).offset(offset).limit(limit).scalar_subquery()
