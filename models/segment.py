@@ -38,7 +38,11 @@ class SegmentRunStatus:
 
 
 class SegmentRun(SQLModel, table=True):
-    """One computation of every customer's RFM scores, segment and decile as of a reference date."""
+    """One computation of every customer's RFM scores, segment and decile as of a reference date.
+
+    ``as_of`` is the end of the counted period (exclusive): for a date, the start of the next day. Recency counts
+    days to the day of the last counted instant (``insight.segments.service.reference_day``).
+    """
 
     __tablename__ = "segment_run"
 
@@ -49,6 +53,9 @@ class SegmentRun(SQLModel, table=True):
     trigger: str = Field(default="manual", max_length=32)
     customers: int = 0
     revenue: float = 0.0
+    # Customers with transactions before ``as_of`` that were all cancellations: no segment, outside the revenue.
+    left_out_customers: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    left_out_revenue: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     duration_s: float | None = None

@@ -9,10 +9,10 @@ agree to the last customer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, bindparam, func, text, update
+from sqlalchemy import Connection, CursorResult, Date, bindparam, func, text, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -33,7 +33,9 @@ def _day(dialect: str, expr: str) -> str:
 
 def _compute_sql(dialect: str, *, windowed: bool) -> str:
     in_window = "occurred_at >= :window_start" if windowed else "1 = 1"
-    recency = _days_between(dialect, "last_at", ":as_of")
+    # Purchases before the instant :as_of count; recency is whole days from the last one to the reference day (a
+    # purchase on that day has recency 0).
+    recency = _days_between(dialect, "last_at", ":as_of_day")
     return f"""
 INSERT INTO customer_segment (run_id, customer_id, recency_days, frequency, monetary, r_score, f_score, m_score,
                               segment_key, decile, ltv, orders, returns, first_purchase_at, last_purchase_at)
@@ -90,13 +92,18 @@ def create_run(session: Session, *, as_of: datetime, window_days: int | None, tr
     return run
 
 
-def fill_run(conn: Connection | Session, *, run_id: int, as_of: datetime, window_start: datetime | None) -> int:
-    """Compute every customer's snapshot row for ``run_id``. Returns the number of customers segmented."""
+def fill_run(
+    conn: Connection | Session, *, run_id: int, as_of: datetime, as_of_day: date, window_start: datetime | None
+) -> int:
+    """Compute every customer's snapshot row for ``run_id``. Returns the number of customers segmented.
+
+    Purchases before the instant ``as_of`` count; recency is counted in days to ``as_of_day``.
+    """
     dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
     stmt = text(_compute_sql(dialect, windowed=window_start is not None)).bindparams(
-        bindparam("as_of", type_=UTCDateTime())
+        bindparam("as_of", type_=UTCDateTime()), bindparam("as_of_day", type_=Date())
     )
-    params: dict[str, Any] = {"run_id": run_id, "as_of": as_of}
+    params: dict[str, Any] = {"run_id": run_id, "as_of": as_of, "as_of_day": as_of_day}
     if window_start is not None:
         stmt = stmt.bindparams(bindparam("window_start", type_=UTCDateTime()))
         params["window_start"] = window_start
@@ -105,7 +112,23 @@ def fill_run(conn: Connection | Session, *, run_id: int, as_of: datetime, window
     return int(result.rowcount)
 
 
-def finish_run(session: Session, *, run_id: int, duration_s: float) -> SegmentRun:
+def left_out(conn: Connection | Session, *, as_of: datetime) -> tuple[int, float]:
+    """Customers with transactions before ``as_of`` that are all cancellations/returns, and their net amount.
+
+    They have no purchase to date a recency from, so a run leaves them out (of its revenue and deciles too).
+    """
+    stmt = text(
+        "SELECT COUNT(*), COALESCE(SUM(net), 0) FROM (SELECT customer_id, SUM(amount) AS net "
+        "FROM customer_transaction WHERE occurred_at < :as_of GROUP BY customer_id "
+        "HAVING SUM(CASE WHEN is_return THEN 0 ELSE 1 END) = 0) x"
+    ).bindparams(bindparam("as_of", type_=UTCDateTime()))
+    row = conn.execute(stmt, {"as_of": as_of}).one()
+    return int(row[0]), round(float(row[1]), 2)
+
+
+def finish_run(
+    session: Session, *, run_id: int, duration_s: float, left_out: tuple[int, float] = (0, 0.0)
+) -> SegmentRun:
     cs = CustomerSegment
     customers, revenue = session.execute(
         sa_select(func.count(), func.coalesce(func.sum(cs.monetary), 0.0)).where(col(cs.run_id) == run_id)
@@ -117,6 +140,8 @@ def finish_run(session: Session, *, run_id: int, duration_s: float) -> SegmentRu
             status=SegmentRunStatus.done,
             customers=int(customers),
             revenue=round(float(revenue), 2),
+            left_out_customers=left_out[0],
+            left_out_revenue=left_out[1],
             finished_at=utcnow(),
             duration_s=round(duration_s, 3),
         )

@@ -1,8 +1,11 @@
 """Segment computation and the read models built on it (segment table, deciles, movement, customer record).
 
-A run computes, as of a reference instant, each customer's recency (days since the last purchase), frequency
-(distinct orders, returns excluded), monetary value (net revenue: sales minus returns), their 1-5 quintile scores,
-the named segment (first matching row of ``segment_definition``), the monetary decile and the historical LTV.
+A run computes, as of a reference date, each customer's recency (whole days from the day of the last purchase to the
+reference date: a purchase on that date gives 0), frequency (distinct orders, returns excluded), monetary value
+(net revenue: sales minus returns), their 1-5 quintile scores, the named segment (first matching row of
+``segment_definition``), the monetary decile and the historical LTV. Purchases up to the end of the reference date
+count. Customers whose transactions to date were all cancelled have no purchase to date a recency from: they are
+left out of the run, its revenue and its deciles, and the run records how many there were.
 Every run is kept as a dated snapshot, so movement between segments can be shown.
 """
 
@@ -60,12 +63,26 @@ def forget_cached_counts() -> None:
 
 
 def as_of_instant(value: date | datetime | None) -> datetime:
-    """The reference instant of a run: a date means the start of the next day (that whole day counts), UTC."""
+    """The end (exclusive) of a run's counted period: a date means the start of the next day (that whole day
+    counts), UTC; an instant is taken as it is; none means now."""
     if value is None:
         return utcnow()
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     return datetime(value.year, value.month, value.day, tzinfo=UTC) + timedelta(days=1)
+
+
+def reference_day(as_of: datetime) -> date:
+    """The date a run is as of: the UTC day of its last counted instant (``--as-of 2026-11-30`` → 2026-11-30)."""
+    return (as_of.astimezone(UTC) - timedelta(microseconds=1)).date()
+
+
+def as_of_label(run: SegmentRun) -> str:
+    """How to print a run's reference: the date when it counted whole days, else the instant it stopped at."""
+    instant = run.as_of.astimezone(UTC)
+    if instant.time() == datetime.min.time():
+        return reference_day(instant).isoformat()
+    return f"{instant:%Y-%m-%d %H:%M} UTC"
 
 
 def compute_segments(
@@ -79,13 +96,14 @@ def compute_segments(
 
     Args:
         engine: the database.
-        as_of: reference date (the whole day counts) or instant; default now.
+        as_of: reference date (purchases up to the end of that day count; recency is counted to it) or instant
+            (purchases before it count; recency is counted to its day); default now.
         window_days: count frequency and monetary value over this many days before ``as_of`` only (recency and
             LTV always use the whole history); default: the whole history.
         trigger: what started the run (``cli``, ``api``, ``periodic``), kept on the run.
 
     Returns:
-        The finished run (status ``done``) with its customer count and revenue.
+        The finished run (status ``done``) with its customer count and revenue, and the customers it left out.
 
     Raises:
         InsightError: the computation failed; the run is marked ``failed`` with the error.
@@ -99,8 +117,13 @@ def compute_segments(
     started = time.monotonic()
     try:
         with session_scope(engine) as session:
-            n = segments_repo.fill_run(session, run_id=run_id, as_of=instant, window_start=window_start)
-            run = segments_repo.finish_run(session, run_id=run_id, duration_s=time.monotonic() - started)
+            n = segments_repo.fill_run(
+                session, run_id=run_id, as_of=instant, as_of_day=reference_day(instant), window_start=window_start
+            )
+            left_out = segments_repo.left_out(session, as_of=instant)
+            run = segments_repo.finish_run(
+                session, run_id=run_id, duration_s=time.monotonic() - started, left_out=left_out
+            )
     except Exception as exc:
         with session_scope(engine) as session:
             segments_repo.fail_run(session, run_id=run_id, error=f"{type(exc).__name__}: {exc}")
@@ -109,7 +132,14 @@ def compute_segments(
         raise InsightError(
             f"Segment computation {run_id} failed: {exc}", hint="See the server log.", code="segments_failed"
         ) from exc
-    log.info("segment run %s: %d customers as of %s in %.2f s", run_id, n, instant.isoformat(), run.duration_s or 0)
+    log.info(
+        "segment run %s: %d customers as of %s (%d left out: only cancellations) in %.2f s",
+        run_id,
+        n,
+        as_of_label(run),
+        run.left_out_customers,
+        run.duration_s or 0,
+    )
     return run
 
 

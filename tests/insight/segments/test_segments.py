@@ -45,16 +45,19 @@ def test_rfm_scores_segments_deciles_and_ltv(runtime: Runtime, tmp_path: Path) -
     assert run.status == "done"
     assert run.as_of == datetime(2024, 2, 1, tzinfo=UTC)
     snap = snapshot(runtime, run.id)
-    # F never bought anything (only a return): not segmented.
+    # F never bought anything (only a return): not segmented, and the run says so with F's net amount.
     assert sorted(snap) == ["A", "B", "C", "D", "E"]
     assert run.customers == 5
+    assert (run.left_out_customers, run.left_out_revenue) == (1, -20.0)
+    assert service.as_of_label(run) == "2024-01-31"  # the date given, not the instant after it
     expected = {
+        # recency: days from the last purchase's day to 01-31 (A and D bought on 01-30: 1 day)
         #     recency, freq, monetary, R, F, M, decile, segment,          ltv,  orders, returns
-        "A": (2, 3, 650.0, 4, 5, 4, 2, "champions", 650.0, 3, 0),
-        "B": (12, 1, 0.0, 3, 1, 1, 5, "about_to_sleep", 0.0, 1, 1),
-        "C": (215, 2, 2000.0, 2, 4, 5, 1, "cant_lose", 2000.0, 2, 0),
-        "D": (2, 1, 10.0, 4, 1, 3, 3, "promising", 10.0, 1, 0),
-        "E": (761, 1, 5.0, 1, 1, 2, 4, "lost", 5.0, 1, 0),
+        "A": (1, 3, 650.0, 4, 5, 4, 2, "champions", 650.0, 3, 0),
+        "B": (11, 1, 0.0, 3, 1, 1, 5, "about_to_sleep", 0.0, 1, 1),
+        "C": (214, 2, 2000.0, 2, 4, 5, 1, "cant_lose", 2000.0, 2, 0),
+        "D": (1, 1, 10.0, 4, 1, 3, 3, "promising", 10.0, 1, 0),
+        "E": (760, 1, 5.0, 1, 1, 2, 4, "lost", 5.0, 1, 0),
     }
     for key, values in expected.items():
         s = snap[key]
@@ -96,6 +99,29 @@ def test_rfm_scores_segments_deciles_and_ltv(runtime: Runtime, tmp_path: Path) -
         assert deciles[-1].cumulative_share == 1.0
 
 
+def test_recency_is_days_from_the_last_purchase_to_the_as_of_date(runtime: Runtime, tmp_path: Path) -> None:
+    """A purchase on the as-of day has recency 0 (the usual definition), whatever the time of day; an instant as-of
+    counts to its own day; customers with only cancellations are counted as left out."""
+    load(runtime, tmp_path)
+    run = service.compute_segments(runtime.engine, as_of=date(2024, 1, 30))
+    assert run.id is not None
+    snap = snapshot(runtime, run.id)
+    assert (snap["A"].recency_days, snap["D"].recency_days) == (0, 0)  # 01-30 10:00 and 01-30 00:00
+    assert snap["A"].last_purchase_at == datetime(2024, 1, 30, 10, tzinfo=UTC)  # that whole day counts
+    assert snap["C"].recency_days == (date(2024, 1, 30) - date(2023, 7, 1)).days == 213
+    assert service.as_of_label(run) == "2024-01-30"
+    assert (run.left_out_customers, run.left_out_revenue) == (1, -20.0)  # F
+    at_noon = service.compute_segments(runtime.engine, as_of=datetime(2024, 1, 31, 12, tzinfo=UTC))
+    assert at_noon.id is not None
+    assert snapshot(runtime, at_noon.id)["A"].recency_days == 1
+    assert service.as_of_label(at_noon) == "2024-01-31 12:00 UTC"
+    # As of 01-20, F's return (01-05) and B's purchase (01-20) count; B's cancellation (01-21) does not yet.
+    early = service.compute_segments(runtime.engine, as_of=date(2024, 1, 20))
+    assert early.id is not None
+    assert snapshot(runtime, early.id)["B"].recency_days == 0
+    assert (early.left_out_customers, early.left_out_revenue) == (1, -20.0)
+
+
 def test_window_limits_frequency_and_monetary_not_recency_or_ltv(runtime: Runtime, tmp_path: Path) -> None:
     load(runtime, tmp_path)
     run = service.compute_segments(runtime.engine, as_of=AS_OF, window_days=62)  # from 2023-12-01 00:00
@@ -106,7 +132,7 @@ def test_window_limits_frequency_and_monetary_not_recency_or_ltv(runtime: Runtim
     assert run.id is not None
     snap = snapshot(runtime, run.id)
     assert (snap["A"].frequency, snap["A"].monetary, snap["A"].ltv) == (2, 350.0, 650.0)
-    assert (snap["C"].frequency, snap["C"].monetary, snap["C"].recency_days) == (0, 0.0, 215)
+    assert (snap["C"].frequency, snap["C"].monetary, snap["C"].recency_days) == (0, 0.0, 214)
 
 
 def test_definitions_are_data_and_runs_are_snapshots(runtime: Runtime, tmp_path: Path) -> None:
