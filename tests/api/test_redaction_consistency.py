@@ -73,9 +73,7 @@ def stored_call(runtime: Runtime, owner_id: int) -> int:
         return call.id
 
 
-def test_products_and_speaker_names_get_one_decision_in_every_output(
-    client: TestClient, app_runtime: Runtime
-) -> None:
+def test_products_and_speaker_names_get_one_decision_in_every_output(client: TestClient, app_runtime: Runtime) -> None:
     rep = auth.make_user(app_runtime, "rep@example.com", role="rep", team="east")
     manager = auth.make_user(app_runtime, "manager@example.com", role="manager", team="east")
     call_id = stored_call(app_runtime, rep.user_id)
