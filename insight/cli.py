@@ -831,13 +831,25 @@ def import_transactions_cmd(
             "COLUMN is the 1-based column number.",
         ),
     ] = [],  # noqa: B006 - typer needs a list default
-    preset: Annotated[str | None, typer.Option(help="online-retail, cdnow or cdnow-sample.")] = None,
-    source: Annotated[str | None, typer.Option(help="Source system name (default: the file name).")] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="online-retail (both UCI layouts; recognised by itself), cdnow or cdnow-sample."),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Source system name (default: the preset's name, else 'import').")
+    ] = None,
     customer_source: Annotated[str | None, typer.Option(help="Namespace of customer ids (default: source).")] = None,
     file_format: Annotated[str | None, typer.Option("--format", help="csv, whitespace or parquet.")] = None,
     header: Annotated[bool | None, typer.Option(help="The file starts with a header line.")] = None,
-    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter.")] = None,
-    date_format: Annotated[str | None, typer.Option(help="strptime format, e.g. %Y%m%d (default ISO 8601).")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detected).")] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="Text encoding, e.g. cp932 (default: detected: UTF-8 with or without BOM, UTF-16, CP932)."),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(help="strptime format, e.g. %m/%d/%Y %H:%M (default: ISO 8601, YYYY/MM/DD or YYYY年M月D日)."),
+    ] = None,
     timezone: Annotated[str | None, typer.Option(help="Zone of dates without one (default UTC).")] = None,
     currency: Annotated[str | None, typer.Option(help="Currency of rows without a currency column.")] = None,
     return_prefix: Annotated[
@@ -845,7 +857,8 @@ def import_transactions_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Import a transaction file: all rows or none, idempotent per (source, external id)."""
+    """Import a transaction file: all rows or none. Rows already imported (by id, or by content in any file or
+    format) are skipped and reported."""
     from insight.crm_sync.importer import import_transactions
     from insight.crm_sync.tabular import ImportOptions
     from insight.errors import InvalidImport
@@ -860,6 +873,7 @@ def import_transactions_cmd(
         "file_format": file_format,
         "header": header,
         "delimiter": delimiter,
+        "encoding": encoding,
         "date_format": date_format,
         "timezone": timezone,
         "currency": currency,
@@ -901,16 +915,25 @@ def _print_import_report(report: Any, *, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n")
         return
+    if report.missing_columns:
+        return  # nothing was read: the error says which columns to name
+    if report.columns:
+        found = ", ".join(f"{target} ← {column}" for target, column in report.columns.items())
+        preset = f" ({report.preset} layout)" if report.preset else ""
+        console.print(f"columns{preset}: {found}")
     table = Table(show_header=False, box=None)
+    no_customer = f"{report.rows_no_customer:,}  ({report.no_customer_total:,.2f})"
+    if report.no_customer_return_rows:
+        no_customer += f", of which {report.no_customer_return_rows:,} cancellations"
     rows = [
         ("rows read", f"{report.rows_read:,}"),
         ("rejected", f"{report.rows_rejected:,}"),
-        ("without customer (skipped)", f"{report.rows_no_customer:,}  ({report.no_customer_total:,.2f})"),
         ("sales lines", f"{report.sales_rows:,}  ({report.sales_total:,.2f})"),
         ("return / cancellation lines", f"{report.return_rows:,}  ({report.returns_total:,.2f})"),
         ("gross total (all valid rows)", f"{report.gross_total:,.2f}"),
+        ("without customer (not stored)", no_customer),
         ("inserted", f"{report.inserted:,}"),
-        ("already present", f"{report.already_present:,}"),
+        ("already present (skipped)", f"{report.already_present:,}"),
         ("customers created", f"{report.customers_created:,}"),
         ("calls linked", f"{report.calls_linked:,}"),
     ]
@@ -927,13 +950,24 @@ def _print_import_report(report: Any, *, as_json: bool) -> None:
         if len(report.errors) > 200 or report.errors_truncated:
             console.print(f"… {report.rows_rejected - 200:,} more (use --json for the full list)")
     if report.committed:
+        if report.already_present:
+            span = ""
+            if report.already_present_from and report.already_present_to:
+                span = f", dated {report.already_present_from:%Y-%m-%d} to {report.already_present_to:%Y-%m-%d}"
+            console.print(
+                f"{report.already_present:,} rows were imported before (the same rows{span}): nothing added for them"
+            )
         console.print(f"✓ {report.file} imported as source {report.source!r} in {report.duration_s:.1f} s")
 
 
 @segments_app.command("compute")
 def segments_compute(
     as_of: Annotated[
-        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Reference date (that whole day counts); default now.")
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Reference date: purchases up to the end of that day count, recency is days to it; default now.",
+        ),
     ] = None,
     window_days: Annotated[
         int | None, typer.Option(min=1, help="Frequency/monetary over the last N days only.")
@@ -960,13 +994,13 @@ def segments_compute(
         raise _fail(exc) from exc
     if as_json:
         out = {
-            "run": run.model_dump(mode="json"),
+            "run": run.model_dump(mode="json") | {"as_of_date": service.reference_day(run.as_of).isoformat()},
             "segments": [asdict(s) for s in table.segments],
             "deciles": [asdict(d) for d in deciles],
         }
         sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
         return
-    seg = Table(title=f"segments as of {run.as_of:%Y-%m-%d %H:%M} UTC (run {run.id})", header_style="bold")
+    seg = Table(title=f"segments as of {service.as_of_label(run)} (run {run.id})", header_style="bold")
     for column in ("segment", "", "customers", "share", "revenue", "share"):
         seg.add_column(column, justify="right" if column in {"customers", "share", "revenue"} else "left")
     for s in table.segments:
@@ -993,6 +1027,11 @@ def segments_compute(
         )
     console.print(dec)
     console.print(f"✓ {run.customers:,} customers in {run.duration_s or 0:.2f} s")
+    if run.left_out_customers:
+        console.print(
+            f"{run.left_out_customers:,} customers left out: all their transactions up to {service.as_of_label(run)} "
+            f"were cancellations ({run.left_out_revenue:,.2f} net), so they have no recency, segment or decile"
+        )
 
 
 CLI_ACTOR_LABEL = "cli"

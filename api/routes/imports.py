@@ -64,21 +64,30 @@ async def import_transactions_file(
     runtime: RuntimeDep,
     actor: ActorDep,
     file: Annotated[UploadFile, File(description="CSV, CSV.gz, whitespace-separated .txt or Parquet")],
-    preset: Annotated[str | None, Form(description="online-retail, cdnow or cdnow-sample")] = None,
+    preset: Annotated[
+        str | None, Form(description="online-retail (both UCI layouts; recognised by itself), cdnow or cdnow-sample")
+    ] = None,
     mapping: Annotated[
         str | None, Form(description='{"customer": "CustomerID", ...} or customer=CustomerID,...')
     ] = None,
-    source: Annotated[str | None, Form(max_length=64)] = None,
+    source: Annotated[
+        str | None, Form(max_length=64, description="default: the preset's name, else import (not the file name)")
+    ] = None,
     customer_source: Annotated[str | None, Form(max_length=64)] = None,
     file_format: Annotated[str | None, Form(alias="format", pattern="^(csv|whitespace|parquet)$")] = None,
     header: Annotated[bool | None, Form()] = None,
-    delimiter: Annotated[str | None, Form(max_length=1)] = None,
+    delimiter: Annotated[str | None, Form(max_length=1, description="default: detected")] = None,
+    encoding: Annotated[
+        str | None,
+        Form(max_length=32, description="e.g. cp932; default: detected (UTF-8 with or without BOM, UTF-16, CP932)"),
+    ] = None,
     date_format: Annotated[str | None, Form(max_length=64)] = None,
     timezone: Annotated[str | None, Form(max_length=64)] = None,
     currency: Annotated[str | None, Form(max_length=3)] = None,
     return_prefix: Annotated[str | None, Form(max_length=16)] = None,
 ) -> Any:
-    """Import transactions: every row is validated; the file is imported whole or not at all (idempotent)."""
+    """Import transactions: every row is validated; the file is imported whole or not at all. Rows imported before
+    (by id, or by content from any file or format) are skipped and reported as already present."""
     name = check_filename(file.filename or "")
     values: dict[str, Any] = {
         "source": source,
@@ -86,6 +95,7 @@ async def import_transactions_file(
         "file_format": file_format,
         "header": header,
         "delimiter": delimiter,
+        "encoding": encoding,
         "date_format": date_format,
         "timezone": timezone,
         "currency": currency,
@@ -98,7 +108,7 @@ async def import_transactions_file(
             options = ImportOptions(mapping=_mapping(mapping), **{k: v for k, v in values.items() if v is not None})
         runtime.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=runtime.settings.tmp_dir) as tmp:
-            # Keep the uploaded name: the format is told by its extension and the default source by its stem.
+            # Keep the uploaded name: the format is told by its extension.
             path = Path(tmp) / name
             with path.open("wb") as out:
                 await run_in_threadpool(shutil.copyfileobj, file.file, out, 1024 * 1024)

@@ -42,7 +42,7 @@ RunQuery = Annotated[int | None, Query(description="A segment run id; default th
 
 
 def run_public(run: SegmentRun) -> RunPublic:
-    return RunPublic.model_validate(run, from_attributes=True)
+    return RunPublic.model_validate(run.model_dump() | {"as_of_date": service.reference_day(run.as_of)})
 
 
 @router.get("", response_model=SegmentsPublic, responses=ERRORS)

@@ -123,12 +123,17 @@ class CustomerRecordPublic(BaseModel):
 
 class RunPublic(BaseModel):
     id: int
-    as_of: datetime
+    as_of: datetime = Field(description="End of the counted period (exclusive): for a date, the next day's start")
+    as_of_date: date = Field(description="The reference date: recency is whole days from the last purchase to it")
     window_days: int | None
     status: str
     trigger: str
     customers: int
     revenue: float
+    left_out_customers: int = Field(
+        description="Customers whose transactions to date were all cancellations: no segment, outside the revenue"
+    )
+    left_out_revenue: float = Field(description="Their net amount (sum of their cancellations)")
     started_at: datetime
     finished_at: datetime | None
     duration_s: float | None
@@ -234,7 +239,10 @@ class DefinitionUpdate(BaseModel):
 
 
 class ComputeRequest(BaseModel):
-    as_of: date | None = Field(default=None, description="Reference date (that whole day counts); default now")
+    as_of: date | None = Field(
+        default=None,
+        description="Reference date: purchases up to the end of that day count, recency is days to it; default now",
+    )
     window_days: int | None = Field(default=None, ge=1)
 
 
@@ -250,17 +258,23 @@ class ImportReportPublic(BaseModel):
     source: str
     customer_source: str
     file_format: str
+    preset: str | None = Field(description="The data set whose layout was used, given or recognised")
+    encoding: str | None = Field(description="The text encoding read (detected unless given); none for Parquet")
+    columns: dict[str, str] = Field(description="The column each field was read from")
     rows_read: int
     rows_rejected: int
-    rows_no_customer: int
+    rows_no_customer: int = Field(description="Valid rows without a customer (counted below too, not stored)")
+    no_customer_return_rows: int = Field(description="Cancellations among the rows without a customer")
     sales_rows: int
-    return_rows: int
+    return_rows: int = Field(description="Returns and cancellations, with or without a customer")
     gross_total: float
     no_customer_total: float
     sales_total: float
     returns_total: float
     inserted: int
-    already_present: int
+    already_present: int = Field(description="Rows stored by an earlier import (same id or same content): skipped")
+    already_present_from: datetime | None
+    already_present_to: datetime | None
     customers_created: int
     calls_linked: int
     committed: bool

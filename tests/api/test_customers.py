@@ -62,6 +62,9 @@ def test_import_segments_and_customer_record(client: TestClient, runtime: Runtim
     run = client.post("/api/segments/compute", json={"as_of": "2024-01-31"})
     assert run.status_code == 201, run.text
     assert run.json()["customers"] == 5
+    # The date given, and the customer who only ever returned something (F), left out with their net amount.
+    assert run.json()["as_of_date"] == "2024-01-31"
+    assert (run.json()["left_out_customers"], run.json()["left_out_revenue"]) == (1, -20.0)
 
     segments = client.get("/api/segments").json()
     by_key = {s["key"]: s for s in segments["data"]}
@@ -83,7 +86,8 @@ def test_import_segments_and_customer_record(client: TestClient, runtime: Runtim
     assert record["profile"]["name"] == "Alice"
     assert record["profile"]["external_ids"] == [{"source": "shop", "external_id": "A"}]
     rfm = record["rfm"]
-    assert (rfm["recency_days"], rfm["frequency"], rfm["monetary"], rfm["rfm_cell"]) == (2, 3, 650.0, "454")
+    # Alice last bought on 01-30: one day before the as-of date.
+    assert (rfm["recency_days"], rfm["frequency"], rfm["monetary"], rfm["rfm_cell"]) == (1, 3, 650.0, "454")
     assert rfm["segment"]["key"] == "champions"
     assert (rfm["decile"], rfm["ltv"]) == (2, 650.0)
     assert record["transactions"]["transactions"] == 5

@@ -1,4 +1,5 @@
-"""Small hand-made transaction files with answers worked out by hand (see test_segments.py)."""
+"""Small hand-made transaction files with answers worked out by hand (see test_segments.py), and a Japanese
+spreadsheet export (see test_real_exports.py)."""
 
 from __future__ import annotations
 
@@ -43,3 +44,19 @@ MAPPING = {
     "amount": "amount",
     "customer_name": "name",
 }
+
+
+# A Japanese shop's export as a spreadsheet program writes it: Shift_JIS (CP932), Japanese headers, slashed dates.
+JA_HEADER = ["顧客番号", "氏名", "注文日", "伝票番号", "商品コード", "数量", "単価"]
+JA_ROWS = [
+    ["1001", "山田 太郎", "2026/11/02 10:15", "A-1", "SKU-01", "2", "1500"],
+    ["1001", "山田 太郎", "2026/11/02 10:15", "A-1", "SKU-02", "1", "3000"],
+    ["1002", "佐藤 花子", "2026/11/15 9:05", "A-2", "SKU-01", "3", "1500"],
+    ["1002", "佐藤 花子", "2026/11/16", "CA-2", "SKU-01", "-1", "1500"],  # a return
+    ["", "", "2026/11/20 18:00", "A-3", "SKU-03", "1", "800"],  # a guest
+]
+
+
+def write_ja(path: Path, header: list[str], rows: list[list[str]], *, encoding: str, sep: str = ",") -> Path:
+    path.write_bytes((sep.join(header) + "\r\n" + "".join(sep.join(r) + "\r\n" for r in rows)).encode(encoding))
+    return path
