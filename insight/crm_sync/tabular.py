@@ -21,6 +21,7 @@ import itertools
 import math
 import re
 import unicodedata
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
@@ -55,8 +56,8 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     for name, names in {
         "customer": "customer customer_id customer_no customer_number customer_code client_id member_id "
         "顧客ID 顧客番号 顧客コード 顧客 会員ID 会員番号 お客様ID お客様番号 得意先コード 取引先コード",
-        "occurred_at": "occurred_at invoice_date order_date purchase_date transaction_date sale_date date datetime "
-        "timestamp 購入日 購入日時 注文日 注文日時 受注日 売上日 取引日 取引日時 日付 日時",
+        "occurred_at": "occurred_at invoice_date order_date purchase_date transaction_date sale_date created_at date "
+        "datetime timestamp 購入日 購入日時 注文日 注文日時 受注日 売上日 取引日 取引日時 日付 日時",
         "amount": "amount line_total total sales revenue 金額 売上金額 購入金額 売上 合計金額 合計 小計 税込金額",
         "quantity": "quantity qty units 数量 個数 購入数",
         "unit_price": "unit_price price 単価 販売単価 価格",
@@ -166,8 +167,10 @@ class ImportOptions:
             )
         if self.encoding is not None:
             try:
-                codecs.lookup(self.encoding)
-            except LookupError:
+                # Bytes-to-bytes and text-to-text codecs (base64, rot13 …) are not encodings of text files.
+                if not getattr(codecs.lookup(self.encoding), "_is_text_encoding", True):
+                    raise LookupError(self.encoding)
+            except (LookupError, ValueError):
                 raise InvalidImport(
                     f"Unknown text encoding {self.encoding!r}.",
                     hint="Use e.g. utf-8, cp932 (Shift_JIS) or latin-1, or leave it out to detect it.",
@@ -334,7 +337,7 @@ class BatchReader:
             with raw, binary:
                 try:
                     sample = binary.read(SNIFF_BYTES)
-                except (OSError, EOFError) as exc:
+                except (OSError, EOFError, zlib.error) as exc:
                     raise self._unreadable(exc) from exc
             encoding = detect_encoding(sample, self.path.name)
         self.encoding = encoding
@@ -357,7 +360,7 @@ class BatchReader:
                     else:
                         lines = csv.reader(text, delimiter=delimiter)
                 first = next(lines, None)
-            except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
+            except (UnicodeError, csv.Error, OSError, EOFError, zlib.error) as exc:
                 raise self._unreadable(exc) from exc
             if first is None:
                 return
@@ -378,14 +381,14 @@ class BatchReader:
                         if pending:
                             yield pending
                         return
-                except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
+                except (UnicodeError, csv.Error, OSError, EOFError, zlib.error) as exc:
                     raise self._unreadable(exc) from exc
                 self.done = raw.tell()
                 yield pending
                 pending = []
 
     def _unreadable(self, exc: Exception) -> InvalidImport:
-        if isinstance(exc, UnicodeDecodeError):
+        if isinstance(exc, UnicodeError):
             return InvalidImport(
                 f"{self.path.name} is not valid {self.encoding} text: {exc}",
                 hint="Pass the file's encoding with --encoding (API: encoding), e.g. cp932 for Shift_JIS, latin-1.",
@@ -420,7 +423,8 @@ def resolve_columns(options: ImportOptions, columns: list[str]) -> tuple[ImportO
     """The options with the preset recognised from the header, and the column of each field found in the file.
 
     Explicit ``mapping`` entries win (even when their column is absent: that is reported); then the preset's
-    names; then the usual names of ``COLUMN_NAMES``. A column serves one field only.
+    names; then the usual names of ``COLUMN_NAMES``. A column serves one field only. With quantity and unit price
+    found, an amount column is used only when the mapping names it.
     """
     if options.preset is None:
         recognised = recognise_preset(columns)
@@ -442,6 +446,10 @@ def resolve_columns(options: ImportOptions, columns: list[str]) -> tuple[ImportO
                 mapping[name] = by_key[key]
                 used.add(key)
                 break
+    if "amount" not in options.mapping and {"amount", "quantity", "unit_price"} <= mapping.keys():
+        # A column found as "total" or 合計 may be the order's total repeated on each line: with a quantity and a
+        # price, a line's amount is their product unless the mapping names its amount column.
+        del mapping["amount"]
     return options, mapping
 
 
@@ -497,7 +505,8 @@ class RowParser:
         message = f"{file_name} lacks column(s): {'; '.join(self.missing)}. Its columns: {shown}."
         examples = [f"{name}=COLUMN" for name in self.unmapped]
         examples += [f"{m.rsplit(' (for ', 1)[1][:-1]}=COLUMN" for m in self.missing if " (for " in m]
-        usual = ", ".join(COLUMN_NAMES[self.unmapped[0]][:4]) if self.unmapped else ""
+        names = COLUMN_NAMES[self.unmapped[0]] if self.unmapped else ()
+        usual = ", ".join([n for n in names if n.isascii()][1:4] + [n for n in names if not n.isascii()][:3])
         hint = (
             f"Name the column of each missing field: --map {','.join(examples)} (API: the mapping field)."
             + (f" Recognised by themselves: {usual} …" if usual else "")

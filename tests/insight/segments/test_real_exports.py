@@ -19,7 +19,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from insight.crm_sync.importer import ImportReport, import_transactions
-from insight.crm_sync.tabular import ImportOptions
+from insight.crm_sync.tabular import ImportOptions, resolve_columns
 from insight.errors import InvalidImport
 from insight.runtime import Runtime
 from models import Customer, CustomerExternalId, Transaction
@@ -194,8 +194,9 @@ def test_undetectable_encoding_says_to_pass_it(runtime: Runtime, tmp_path: Path)
     assert report.inserted == 1
     with Session(runtime.engine) as s:
         assert s.exec(select(Transaction.product)).one() == "Café crème"
-    with pytest.raises(InvalidImport, match="Unknown text encoding"):
-        ImportOptions(encoding="shift-jisx")
+    for unknown in ("shift-jisx", "rot13", "base64"):
+        with pytest.raises(InvalidImport, match="Unknown text encoding"):
+            ImportOptions(encoding=unknown)
 
 
 def cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -224,3 +225,28 @@ def test_cli_import_names_the_map_flag_and_takes_an_encoding(tmp_path: Path) -> 
     assert segments.returncode == 0, segments.stderr
     assert "as of 2026-11-30 (run 1)" in segments.stdout  # the date given, not 2026-12-01 00:00
     assert "as of 2026-12-01" not in segments.stdout
+
+
+@pytest.mark.parametrize(
+    ("columns", "found"),
+    [
+        # Online Retail II as UCI publishes it
+        (
+            ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"],
+            {"customer": "Customer ID", "order_id": "Invoice", "unit_price": "Price", "occurred_at": "InvoiceDate"},
+        ),
+        # full-width letters, spaces and case do not matter
+        (["顧客ＩＤ", "購入日", "金額"], {"customer": "顧客ＩＤ", "occurred_at": "購入日", "amount": "金額"}),
+        # an order's total repeated on each line is not a line's amount when quantity and price are there
+        (
+            ["Order ID", "Customer", "Created at", "Quantity", "Total", "Price"],
+            {"customer": "Customer", "occurred_at": "Created at", "quantity": "Quantity", "unit_price": "Price"},
+        ),
+    ],
+)
+def test_columns_are_found_by_their_usual_names(columns: list[str], found: dict[str, str]) -> None:
+    options, mapping = resolve_columns(ImportOptions(), columns)
+    assert found.items() <= mapping.items()
+    assert "amount" not in mapping or "quantity" not in mapping
+    if "StockCode" in columns:
+        assert (options.preset, options.return_prefix, options.currency) == ("online-retail", "C", "GBP")
