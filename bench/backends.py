@@ -98,7 +98,7 @@ def measure(inputs: list[str], synth_dir: Path | None) -> dict[str, Any]:
             r = run(AUDIO / "ja" / "test_en_1.wav")
             out[name] = {"wer": jiwer.wer(norm_en(ja_refs["test_en_1"]), norm_en(r.text)), "text": r.text}
         elif name == "stereo":
-            ref = dict(
+            sides = dict(
                 line.split(":", 1)
                 for line in (AUDIO / "en" / "stereo_diarization.reference.txt").read_text().splitlines()
                 if ":" in line
@@ -106,8 +106,8 @@ def measure(inputs: list[str], synth_dir: Path | None) -> dict[str, Any]:
             r = run(AUDIO / "en" / "stereo_diarization.wav", language="en")
             by_ch = {ch: " ".join(s.text for s in r.segments if s.channel == ch) for ch in (0, 1)}
             out[name] = {
-                "wer_left": jiwer.wer(norm_en(ref["left"]), norm_en(by_ch[0])),
-                "wer_right": jiwer.wer(norm_en(ref["right"]), norm_en(by_ch[1])),
+                "wer_left": jiwer.wer(norm_en(sides["left"]), norm_en(by_ch[0])),
+                "wer_right": jiwer.wer(norm_en(sides["right"]), norm_en(by_ch[1])),
                 "text": by_ch,
             }
         elif name == "call":

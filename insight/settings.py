@@ -48,7 +48,12 @@ class Settings(BaseSettings):
     whisper_compute_type: str = "int8"
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     cpu_threads: int = Field(default=0, ge=0, description="0 = one per core.")
-    whisper_beam_size: int = Field(default=1, ge=1, le=10)
+    whisper_beam_size: int = Field(
+        default=5,
+        ge=1,
+        le=10,
+        description="5 matches faster-whisper's own beam search; 1 (greedy) is about 10% faster and less accurate.",
+    )
     whisper_batch_size: int = Field(default=8, ge=1, le=64, description="1 = sequential decoding.")
     window_s: float = Field(default=600.0, ge=60.0, description="Audio decoded and transcribed per window.")
     allow_model_download: bool = Field(

@@ -436,10 +436,14 @@ def mentions(
 ) -> tuple[list[Mention], list[Mention]]:
     # name key -> (display name, kind, strength, sentences); strength: catalog 3, own 2, compared 1, context 0.
     found: dict[str, tuple[str, str, int, list[Sentence]]] = {}
+    # A name the cues find that is one of a catalog entry's spellings is that entry (added from the catalog).
+    aliases = {_norm(term) for entry in catalog.entries for term in entry.terms} if catalog else set()
 
     def add(name: str, kind: str, strength: int, s: Sentence) -> None:
         key = _norm(name)
         if not key or key in _GENERIC or len(key) < 2:
+            return
+        if strength < 3 and key in aliases:
             return
         if kind == "competitor" and key in own:
             return

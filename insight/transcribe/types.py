@@ -51,7 +51,7 @@ class TranscribeOptions:
     language: str | None = None
     split_channels: bool = True
     word_timestamps: bool = True
-    beam_size: int = 1
+    beam_size: int = 5
     batch_size: int = 8
     window_s: float = 600.0
     # Stretches in another language than the call's (English in a Japanese call) come out in that language instead

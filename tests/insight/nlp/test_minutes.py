@@ -150,6 +150,18 @@ def test_competitor_found_without_a_catalog(writer: OfflineMinutesWriter) -> Non
     assert {p.name for p in doc.products} == {"Shopify", "Azure"}
 
 
+def test_a_catalog_alias_heard_in_context_is_the_catalog_entry(writer: OfflineMinutesWriter) -> None:
+    """Whisper may write サイボーズ for サイボウズ: with that spelling as an alias, the minutes list one competitor."""
+    catalog = EntityCatalog.from_lists(competitors=["サイボウズ|サイボーズ|Cybozu"], products=[])
+    heard = call(
+        ("rep", "現在はどのようなツールをお使いですか。"),
+        ("customer", "今はサイボーズを使っていますが、入力が面倒で定着していません。"),
+    )
+    doc = writer.write(heard, lang="ja", reference_date=REFERENCE, catalog=catalog)
+    assert [c.name for c in doc.competitors] == ["サイボウズ"]
+    assert [p.name for p in doc.products] == []
+
+
 @pytest.mark.parametrize(
     ("turns", "status", "words"),
     [

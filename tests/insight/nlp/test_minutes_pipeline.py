@@ -30,7 +30,9 @@ pytestmark = pytest.mark.model
 NEEDS_ESPEAK = pytest.mark.skipif(not samples.english_available(), reason="espeak-ng is not installed")
 # The scripted calls took place on Wednesday 2026-11-25 (10:00 in Tokyo): 来週の金曜日 / next Friday = 12-04.
 RECORDED_AT = "2026-11-25T10:00:00+09:00"
-CATALOG = {"competitors": ["サイボウズ|Cybozu|kintone", "Salesforce", "HubSpot"], "products": []}
+# With aliases for how Whisper may spell what it hears (beam search writes サイボーズ on some CPUs), as a user would
+# configure them: the minutes name the catalog's entry whichever spelling the transcript has.
+CATALOG = {"competitors": ["サイボウズ|サイボーズ|Cybozu|kintone", "Salesforce", "HubSpot"], "products": []}
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
@@ -133,7 +135,7 @@ def test_japanese_sales_call(
     assert cites(m["decision_makers"][0], rows, turn_of(call, "最終的な判断"))
     assert [(t["date_from"], t["date_to"]) for t in m["timeline"]] == [("2027-04-01", "2027-04-30")]
     assert len(m["decisions"]) == 1
-    assert "トライアル" in m["decisions"][0]["text"]
+    assert "無料" in m["decisions"][0]["text"]  # トライアル comes out as ドライアル on some CPUs
     assert cites(m["decisions"][0], rows, turn_of(call, "トライアル"))
     assert any("高い" in o["text"] for o in m["objections"])
     assert len(m["questions"]) >= 5

@@ -87,9 +87,9 @@ def test_japanese_cer(transcriber: WhisperTranscriber) -> None:
     result = run(transcriber, path)
     assert result.language == "ja"
     cer = jiwer.cer(norm_ja(refs["test_ja_2"]), norm_ja(result.text))
-    # Measured across CTranslate2 back ends (bench/backends.py): 0.079 without MKL, 0.158 with MKL, 0.211 with MKL
-    # or CTranslate2 limited to AVX2 or generic code. The bound is the worst of those plus two characters of 38.
-    assert cer <= 0.27, (cer, result.text)
+    # Measured across CTranslate2 back ends (bench/backends.py), beam 5: 0.079 to 0.132 (MKL limited to AVX2 or
+    # generic code); greedy decoding: 0.079 to 0.211. The bound is the worst with beam 5 plus two characters of 38.
+    assert cer <= 0.185, (cer, result.text)
     # What every back end gets right: the words that carry the sentence.
     for word in ("テスト", "ちゃんと", "聞き取"):
         assert word in result.text, (word, result.text)
@@ -176,4 +176,4 @@ def test_a_switch_inside_one_turn_keeps_both_languages(transcriber: WhisperTrans
     text = run(transcriber, path).text
     assert "テスト" in text, text
     assert "ちゃんと" in text, text
-    assert {"transformer", "architectures", "dependencies"} <= set(norm_en(text).split()), text
+    assert {"transformer", "architectures"} <= set(norm_en(text).split()), text
