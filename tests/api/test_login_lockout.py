@@ -23,6 +23,7 @@ from insight.runtime import Runtime
 from models import AuditEvent, LoginFailure
 from tests.conftest import MODEL_DIR
 from tests.fixtures import auth
+from tests.fixtures.cli import cli, cli_env
 from tests.fixtures.server import free_port, serving
 
 ATTACKER = "198.51.100.66"
@@ -109,19 +110,6 @@ def test_one_address_is_still_limited_across_e_mails(runtime: Runtime) -> None:
         assert login(c, "user9@example.com", "x", OWNER).status_code == 401  # another address is not affected
 
 
-def cli_env(runtime: Runtime, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INSIGHT_")}
-    env.update(
-        {
-            "INSIGHT_DATA_DIR": str(tmp_path / "cli-data"),
-            "INSIGHT_DATABASE_URL": runtime.settings.resolved_database_url,
-            "INSIGHT_MODEL_DIR": str(MODEL_DIR),
-            "NO_COLOR": "1",
-        }
-    )
-    return env
-
-
 def test_an_admin_unlocks_through_the_api_and_the_cli(runtime: Runtime, tmp_path: Path) -> None:
     admin = auth.admin(runtime)
     rep = auth.make_user(runtime, "rep@example.com")
@@ -137,13 +125,7 @@ def test_an_admin_unlocks_through_the_api_and_the_cli(runtime: Runtime, tmp_path
                 # Only admins may.
                 assert c.post(f"/api/admin/users/{rep.user_id}/unlock", headers=rep.headers).status_code == 403
             else:
-                done = subprocess.run(
-                    [sys.executable, "-m", "insight.cli", "users", "unlock", rep.email],
-                    env=cli_env(runtime, tmp_path),
-                    capture_output=True,
-                    text=True,
-                    timeout=120,
-                )
+                done = cli("users", "unlock", rep.email, env=cli_env(runtime, tmp_path))
                 assert done.returncode == 0, done.stderr
                 assert "1 record" in done.stdout
             assert login(c, rep.email, auth.PASSWORD, ATTACKER).status_code == 200

@@ -3,9 +3,6 @@ with cached credentials, and when the change comes from the CLI (another process
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,8 +17,8 @@ from insight.auth import service as auth_service
 from insight.db import session_scope
 from insight.repositories import users as users_repo
 from insight.runtime import Runtime
-from tests.conftest import MODEL_DIR
 from tests.fixtures import auth
+from tests.fixtures.cli import cli, cli_env
 from tests.fixtures.server import serving
 
 
@@ -92,30 +89,6 @@ def test_deactivation_under_load_refuses_every_later_request(served: str, runtim
             done = time.monotonic()
             time.sleep(0.4)
             assert set(hammer.since(done)) == {200}
-
-
-def cli(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "insight.cli", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def cli_env(runtime: Runtime, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INSIGHT_")}
-    env.update(
-        {
-            "INSIGHT_DATA_DIR": str(tmp_path / "cli-data"),
-            "INSIGHT_DATABASE_URL": runtime.settings.resolved_database_url,
-            "INSIGHT_MODEL_DIR": str(MODEL_DIR),
-            "NO_COLOR": "1",
-        }
-    )
-    return env
 
 
 def test_changes_from_the_cli_reach_a_running_server_on_the_next_request(

@@ -4,9 +4,6 @@ allowed, and a password reset revokes the user's tokens unless asked not to (the
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -15,8 +12,8 @@ from sqlmodel import Session, select
 from api.main import create_app
 from insight.runtime import Runtime
 from models import AuditEvent
-from tests.conftest import MODEL_DIR
 from tests.fixtures import auth
+from tests.fixtures.cli import cli, cli_env
 
 
 def client_for(runtime: Runtime, **overrides: object) -> TestClient:
@@ -113,24 +110,10 @@ def test_a_password_reset_revokes_the_users_tokens_unless_asked_not_to(runtime: 
         assert r.status_code == 200
 
 
-def cli(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "insight.cli", *args], env=env, input=stdin, capture_output=True, text=True, timeout=120
-    )
-
-
 def test_the_cli_follows_the_same_policy(runtime: Runtime, tmp_path: Path) -> None:
     auth.make_user(runtime, "person@example.com", role="manager")
     auth.make_user(runtime, "svc@example.com", role="manager", password=None)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INSIGHT_")}
-    env.update(
-        {
-            "INSIGHT_DATA_DIR": str(tmp_path / "cli-data"),
-            "INSIGHT_DATABASE_URL": runtime.settings.resolved_database_url,
-            "INSIGHT_MODEL_DIR": str(MODEL_DIR),
-            "NO_COLOR": "1",
-        }
-    )
+    env = cli_env(runtime, tmp_path)
     refused = cli("tokens", "create", "svc@example.com", "--no-expiry", env=env)
     assert refused.returncode == 1
     assert "INSIGHT_TOKEN_ALLOW_NO_EXPIRY" in refused.stdout + refused.stderr
@@ -141,7 +124,7 @@ def test_the_cli_follows_the_same_policy(runtime: Runtime, tmp_path: Path) -> No
     allowed = {**env, "INSIGHT_TOKEN_ALLOW_NO_EXPIRY": "true"}
     made = cli("tokens", "create", "svc@example.com", "--no-expiry", "--json", env=allowed)
     assert made.returncode == 0, made.stderr
-    assert json.loads(made.stdout)["expires_at"] == "None"
+    assert json.loads(made.stdout)["expires_at"] is None
     assert cli("tokens", "create", "person@example.com", "--no-expiry", env=allowed).returncode == 1
 
     # --keep-tokens keeps them through a reset; without it they are revoked.
