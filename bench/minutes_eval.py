@@ -59,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 from rouge_score import rouge_scorer  # noqa: E402
 
 from insight.nlp.cues import clean_sentence  # noqa: E402
-from insight.nlp.embeddings import get_embedder  # noqa: E402
+from insight.nlp.embeddings import Embedder, get_embedder  # noqa: E402
 from insight.nlp.minutes import MinutesOptions, MinutesUtterance, OfflineMinutesWriter  # noqa: E402
 from insight.nlp.pipelines import get_nlp  # noqa: E402
 from insight.nlp.summarize import SummaryOptions, is_small_talk, lexrank, trim_small_talk  # noqa: E402
@@ -177,15 +177,16 @@ def candidate_turns(turns: list[str], options: SummaryOptions) -> dict[int, str]
     return out
 
 
-def ranked(texts: list[str], embedder: object) -> list[int]:
-    vectors = embedder.encode(texts)  # type: ignore[attr-defined]
-    return np.argsort(-lexrank(vectors), kind="stable").tolist()
+def ranked(texts: list[str], embedder: Embedder) -> list[int]:
+    """Indices of ``texts`` by plain LexRank, most central first."""
+    return [int(i) for i in np.argsort(-lexrank(embedder.encode(texts)), kind="stable")]
 
 
 def bootstrap(values: npt.NDArray[np.float64], rng: np.random.Generator) -> npt.NDArray[np.float64]:
     """Means over meetings of ``values`` (meetings x systems) for each resample of the meetings."""
     picks = rng.integers(0, len(values), size=(RESAMPLES, len(values)))
-    return values[picks].mean(axis=1)
+    means: npt.NDArray[np.float64] = values[picks].mean(axis=1)
+    return means
 
 
 def interval(samples: npt.NDArray[np.float64]) -> tuple[float, float]:
