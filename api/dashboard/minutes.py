@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from insight.nlp.minutes_schema import MinutesDoc, MinutesItem
-from insight.nlp.render import SECTIONS, item_details, labels_for
+from insight.nlp.render import SECTIONS, item_details, labels_for, sentiment_text
 from insight.repositories import minutes as minutes_repo
 
 
@@ -50,6 +50,5 @@ def minutes_view(session: Session, call_id: int, *, original: bool, lang: str) -
             )
     sentiment = None
     if doc.sentiment is not None:
-        s = doc.sentiment
-        sentiment = f"{t['sentiment']}: {t[s.label]} ({s.overall:+.2f})"
+        sentiment = f"{t['sentiment']}: {sentiment_text(doc.sentiment, t)}"
     return MinutesView(notice=doc.notice, backend=row.backend, sections=sections, sentiment=sentiment)

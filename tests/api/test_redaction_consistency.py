@@ -121,6 +121,11 @@ def test_products_and_speaker_names_get_one_decision_in_every_output(client: Tes
     assert page.status_code == 200
     assert "Dimitri" not in page.text
     assert "Azure" in page.text
+    # The page shows the call's sentiment as the Markdown minutes do: score and how sure it is.
+    # The page is in the reader's language, the Markdown in the call's: compare the figures.
+    sentiment = re.search(r"\(([+-]\d\.\d\d), confidence (\d+%)\)", markdown)
+    assert sentiment is not None
+    assert re.search(rf"\({re.escape(sentiment[1])}, \S+ {sentiment[2]}\)", page.text)
     owner_speakers = client.get(f"/api/calls/{call_id}/speakers", headers=rep.headers).json()["speakers"]
     assert {s["label"]: s["name"] for s in owner_speakers}["S2"] == "Dimitri"
 
