@@ -13,9 +13,9 @@ neighbours.
 When the number of speakers is not given it is estimated: for every k in 2..``max_speakers`` the windows are
 clustered and scored by the silhouette coefficient (cosine); the best k wins if its silhouette reaches
 ``min_silhouette`` and its clusters do not all sound alike (centroid cosine below ``same_voice_similarity``).
-Otherwise, and whenever there is too little speech to tell voices apart (fewer than ``min_windows_to_split``
-windows, about 13 s), the recording has one speaker. A voice memo is thus one speaker, while a short two-person
-exchange needs the upload's ``speakers`` field.
+Otherwise, and whenever there is too little speech to tell voices apart (under ``min_speech_to_split_s`` seconds of
+speech in all), the recording has one speaker. A short voice memo is thus one speaker. A short phone call often has
+few regions of a second or more, so when those give too few windows to cluster on, every window is clustered.
 """
 
 from __future__ import annotations
@@ -68,8 +68,11 @@ class DiarizeOptions:
     min_turn_s: float = 0.6
     max_speakers: int = 6
     min_silhouette: float = 0.12
-    # Splitting needs evidence: below this many windows (about 13 s of speech) a recording is one speaker unless
-    # the upload says otherwise, and so is one whose clusters all sound alike (centroid cosine above this).
+    # Splitting needs evidence: under this much speech in all a recording is one speaker unless the upload says
+    # otherwise, and so is one whose clusters all sound alike (centroid cosine above this). Counted over every
+    # region, not only the long ones: a 30 s phone call has ~20 s of speech in many short replies.
+    min_speech_to_split_s: float = 12.0
+    # Fewer windows than this from regions of min_cluster_s or more: cluster every window instead.
     min_windows_to_split: int = 16
     same_voice_similarity: float = 0.86
     max_cluster_windows: int = 2500
@@ -227,11 +230,11 @@ def _centroids(emb: Embeddings, labels: npt.NDArray[np.int64], k: int) -> Embedd
     return _normalise(np.stack([emb[labels == c].mean(axis=0) for c in range(k)]))
 
 
-def _choose_k(emb: Embeddings, options: DiarizeOptions) -> tuple[int, npt.NDArray[np.int64]]:
+def _choose_k(emb: Embeddings, options: DiarizeOptions, speech_s: float) -> tuple[int, npt.NDArray[np.int64]]:
     from sklearn.metrics import silhouette_score
 
     best_k, best_score, best_labels = 1, -1.0, np.zeros(len(emb), dtype=np.int64)
-    if len(emb) < options.min_windows_to_split:
+    if speech_s < options.min_speech_to_split_s or len(emb) < 4:
         return best_k, best_labels
     for k in range(2, min(options.max_speakers, len(emb) - 1) + 1):
         labels = _cluster(emb, k)
@@ -300,7 +303,7 @@ def diarize_stream(
     emb = np.concatenate(parts)
     min_len = int(options.min_cluster_s * SAMPLE_RATE)
     long_mask = np.array([regions[r][1] - regions[r][0] >= min_len for r, _, _ in windows])
-    if long_mask.sum() < 4:  # too little long speech to cluster on: use everything
+    if long_mask.sum() < options.min_windows_to_split:  # too little long speech to cluster on: use everything
         long_mask[:] = True
     long_idx = np.flatnonzero(long_mask)
     # Agglomerative clustering is O(n^2) in memory: cluster an even subsample of a long call's windows, then assign
@@ -312,7 +315,8 @@ def diarize_stream(
     if len(sample) < 2:
         k, sample_labels = 1, np.zeros(len(sample), dtype=np.int64)
     elif num_speakers is None:
-        k, sample_labels = _choose_k(sample, options)
+        speech_s = sum(b - a for a, b in regions) / SAMPLE_RATE
+        k, sample_labels = _choose_k(sample, options, speech_s)
     else:
         k = max(1, min(num_speakers, len(sample)))
         sample_labels = _cluster(sample, k) if k > 1 else np.zeros(len(sample), dtype=np.int64)
