@@ -67,7 +67,7 @@ def concatenate(out: Path, seconds: float) -> Path:
     return out
 
 
-def run_raw(path: Path, model_dir: Path, batch_size: int, threads: int) -> dict[str, float]:
+def run_raw(path: Path, model_dir: Path, batch_size: int, threads: int, beam_size: int) -> dict[str, float]:
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
     t0 = time.perf_counter()
@@ -76,13 +76,13 @@ def run_raw(path: Path, model_dir: Path, batch_size: int, threads: int) -> dict[
     pipe = BatchedInferencePipeline(model)
     t0 = time.perf_counter()
     segments, info = pipe.transcribe(
-        str(path), batch_size=batch_size, beam_size=1, word_timestamps=True, vad_filter=True
+        str(path), batch_size=batch_size, beam_size=beam_size, word_timestamps=True, vad_filter=True
     )
     n = sum(1 for _ in segments)
     return {"seconds": time.perf_counter() - t0, "load_s": load, "segments": n, "audio_s": info.duration}
 
 
-def run_pipeline(path: Path, model_dir: Path, batch_size: int, threads: int) -> dict[str, float]:
+def run_pipeline(path: Path, model_dir: Path, batch_size: int, threads: int, beam_size: int) -> dict[str, float]:
     from insight.transcribe.audio_probe import probe_audio
     from insight.transcribe.core import transcribe_path
     from insight.transcribe.engine import WhisperTranscriber
@@ -99,7 +99,9 @@ def run_pipeline(path: Path, model_dir: Path, batch_size: int, threads: int) -> 
         duration_s=info.duration_s,
         channels=info.channels,
         dual_mono=info.dual_mono,
-        options=TranscribeOptions(batch_size=batch_size, beam_size=1, word_timestamps=True, split_channels=False),
+        options=TranscribeOptions(
+            batch_size=batch_size, beam_size=beam_size, word_timestamps=True, split_channels=False
+        ),
     )
     return {
         "seconds": time.perf_counter() - t0,
@@ -109,15 +111,15 @@ def run_pipeline(path: Path, model_dir: Path, batch_size: int, threads: int) -> 
     }
 
 
-def child(kind: str, path: Path, model_dir: Path, batch_size: int, threads: int) -> None:
-    result = (run_raw if kind == "raw" else run_pipeline)(path, model_dir, batch_size, threads)
+def child(kind: str, path: Path, model_dir: Path, batch_size: int, threads: int, beam_size: int) -> None:
+    result = (run_raw if kind == "raw" else run_pipeline)(path, model_dir, batch_size, threads, beam_size)
     result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
 
-def measure(kind: str, path: Path, model_dir: Path, batch_size: int, threads: int) -> dict[str, float]:
+def measure(kind: str, path: Path, model_dir: Path, batch_size: int, threads: int, beam_size: int) -> dict[str, float]:
     cmd = [sys.executable, __file__, "--child", kind, str(path), "--model-dir", str(model_dir)]
-    cmd += ["--batch-size", str(batch_size), "--threads", str(threads)]
+    cmd += ["--batch-size", str(batch_size), "--threads", str(threads), "--beam-size", str(beam_size)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
@@ -128,27 +130,34 @@ def main() -> None:
     parser.add_argument("--model-dir", type=Path, default=None)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=0, help="CTranslate2 threads (0 = one per core)")
+    parser.add_argument("--beam-size", type=int, default=None, help="beam size (default: the configured one)")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
+    from insight.settings import Settings
+
+    settings = Settings()
+    if args.beam_size is None:
+        args.beam_size = settings.whisper_beam_size
     if args.model_dir is None:
-        from insight.settings import Settings
         from insight.transcribe.provision import resolve_whisper_model
 
-        settings = Settings()
         args.model_dir = Path(
             resolve_whisper_model(
                 settings.whisper_model, settings.models_dir, allow_download=settings.allow_model_download
             )
         )
     if args.child:
-        child(args.child[0], Path(args.child[1]), args.model_dir, args.batch_size, args.threads)
+        child(args.child[0], Path(args.child[1]), args.model_dir, args.batch_size, args.threads, args.beam_size)
         return
 
     if not AUDIO.is_dir():
         sys.exit(f"needs the real clips in {AUDIO}")
-    print(f"model {args.model_dir} int8, batch {args.batch_size}, beam 1, VAD, word timestamps; {os.cpu_count()} cores")
+    print(
+        f"model {args.model_dir} int8, batch {args.batch_size}, beam {args.beam_size}, VAD, word timestamps;"
+        f" {os.cpu_count()} cores"
+    )
     with tempfile.TemporaryDirectory(prefix="insight-bench-") as tmp:
         inputs = {"call": AUDIO / "test_call_audio.wav"}
         if "30m" in args.inputs:
@@ -163,8 +172,8 @@ def main() -> None:
         print("-" * len(header))
         for key in args.inputs:
             path = inputs[key]
-            raw = measure("raw", path, args.model_dir, args.batch_size, args.threads)
-            ours = measure("pipeline", path, args.model_dir, args.batch_size, args.threads)
+            raw = measure("raw", path, args.model_dir, args.batch_size, args.threads, args.beam_size)
+            ours = measure("pipeline", path, args.model_dir, args.batch_size, args.threads, args.beam_size)
             audio_s = ours["audio_s"]
             print(
                 f"{key:<6}{audio_s / 60:>7.1f}m | {raw['seconds']:>7.1f}{audio_s / raw['seconds']:>6.1f}x"
