@@ -92,7 +92,8 @@ def test_transcribe_writes_who_said_what_in_every_format(tmp_path: Path, model_d
     order = [s["speaker"] for s in segments]
     turns = [who for i, who in enumerate(order) if i == 0 or order[i - 1] != who]
     assert turns == ["S1", "S2", "S1", "S2", "S1", "S2"], [(s["speaker"], s["text"]) for s in segments]
-    assert "steve" in normalise(segments[0]["text"]) and "katie" in normalise(segments[1]["text"])
+    assert "steve" in normalise(segments[0]["text"])
+    assert "katie" in normalise(segments[1]["text"])
     assert all(w["start"] <= w["end"] for s in segments for w in s["words"])
     role = {s["label"]: s["role"] for s in doc["speakers"]}
 
@@ -107,7 +108,8 @@ def test_transcribe_writes_who_said_what_in_every_format(tmp_path: Path, model_d
     for cues, tag in ((srt, "[{s} {r}] "), (vtt, "<v {s} ({r})>")):
         assert len(cues) == len(segments)
         for (start, end, text), seg in zip(cues, segments, strict=True):
-            assert abs(start - seg["start"]) < 0.002 and abs(end - seg["end"]) < 0.002
+            assert abs(start - seg["start"]) < 0.002
+            assert abs(end - seg["end"]) < 0.002
             assert text == tag.format(s=seg["speaker"], r=role[seg["speaker"]]) + seg["text"]
 
     # A known speaker count is obeyed; one format goes to stdout.
@@ -121,7 +123,8 @@ def test_transcribe_refuses_unknown_formats_and_channels(tmp_path: Path) -> None
     env = cli_env(tmp_path / "data")
     bad = insight("transcribe", str(clip), "--format", "docx", env=env, timeout=60)
     assert bad.returncode == 2
-    assert "docx" in bad.stderr and "json, txt, srt, vtt" in bad.stderr
+    assert "docx" in bad.stderr
+    assert "json, txt, srt, vtt" in bad.stderr
     several = insight("transcribe", str(clip), "--format", "srt,vtt", env=env, timeout=60)
     assert several.returncode == 2
     assert "--output-dir" in several.stderr
