@@ -7,6 +7,8 @@ from datetime import date
 import pytest
 from spacy.language import Language
 
+from insight.nlp.embeddings import Embedder, get_embedder
+from insight.nlp.minutes import MinutesUtterance, OfflineMinutesWriter
 from insight.nlp.pii import PiiRedactor
 from insight.nlp.pipelines import get_nlp
 from insight.nlp.types import EntityCatalog
@@ -37,3 +39,29 @@ def redactor_ja(nlp_ja: Language) -> PiiRedactor:
 @pytest.fixture(scope="session")
 def redactor_en(nlp_en: Language) -> PiiRedactor:
     return PiiRedactor("en", allow_list=["Jane Doe"], catalog=CATALOG)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return get_embedder()
+
+
+@pytest.fixture(scope="session")
+def writer(embedder: Embedder, nlp_ja: Language, nlp_en: Language) -> OfflineMinutesWriter:
+    """The offline minutes writer, shared by the minutes tests (the embedder and pipelines load once)."""
+    return OfflineMinutesWriter(embedder)
+
+
+def call(*turns: tuple[str, str]) -> list[MinutesUtterance]:
+    """Utterances 101, 102, ... five seconds apart; S1 is the rep, S2 the customer."""
+    return [
+        MinutesUtterance(
+            id=101 + i,
+            start=5.0 * i,
+            end=5.0 * i + 4.0,
+            speaker="S1" if role == "rep" else "S2",
+            role="rep" if role == "rep" else "customer",
+            text=text,
+        )
+        for i, (role, text) in enumerate(turns)
+    ]

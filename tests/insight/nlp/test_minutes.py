@@ -6,45 +6,19 @@ from datetime import date
 
 import numpy as np
 import pytest
-from spacy.language import Language
 
 from insight.nlp.cues import find_money
-from insight.nlp.embeddings import Embedder, get_embedder
-from insight.nlp.minutes import MinutesUtterance, OfflineMinutesWriter
+from insight.nlp.embeddings import Embedder
+from insight.nlp.minutes import OfflineMinutesWriter
 from insight.nlp.minutes_redaction import redact_call
 from insight.nlp.minutes_schema import MinutesDoc
 from insight.nlp.pii import PiiRedactor
 from insight.nlp.render import render_markdown
 from insight.nlp.summarize import SummaryUnit, lead, lexrank_summary, summarize
 from insight.nlp.types import EntityCatalog
-from tests.insight.nlp.conftest import REFERENCE
+from tests.insight.nlp.conftest import REFERENCE, call
 
 CATALOG = EntityCatalog.from_lists(competitors=["Salesforce", "サイボウズ|Cybozu"], products=["Insight Pro"])
-
-
-@pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    return get_embedder()
-
-
-@pytest.fixture(scope="session")
-def writer(embedder: Embedder, nlp_ja: Language, nlp_en: Language) -> OfflineMinutesWriter:
-    return OfflineMinutesWriter(embedder)
-
-
-def call(*turns: tuple[str, str]) -> list[MinutesUtterance]:
-    """Utterances 101, 102, ... five seconds apart; speaker S1 = rep, S2 = customer."""
-    return [
-        MinutesUtterance(
-            id=101 + i,
-            start=5.0 * i,
-            end=5.0 * i + 4.0,
-            speaker="S1" if role == "rep" else "S2",
-            role="rep" if role == "rep" else "customer",
-            text=text,
-        )
-        for i, (role, text) in enumerate(turns)
-    ]
 
 
 EN_CALL = call(

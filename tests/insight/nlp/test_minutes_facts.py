@@ -8,38 +8,14 @@ from datetime import date
 import pytest
 from spacy.language import Language
 
-from insight.nlp.embeddings import Embedder, get_embedder
+from insight.nlp.embeddings import Embedder
 from insight.nlp.minutes import MinutesOptions, MinutesUtterance, OfflineMinutesWriter
 from insight.nlp.render import render_markdown
+from tests.insight.nlp.conftest import call
 
 # A Monday: 来週の火曜日 / "next Tuesday" is 2026-12-08; the bare weekday alone would be 2026-12-01.
 MONDAY = date(2026, 11, 30)
 NEXT_TUESDAY = date(2026, 12, 8)
-
-
-@pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    return get_embedder()
-
-
-@pytest.fixture(scope="session")
-def writer(embedder: Embedder, nlp_ja: Language, nlp_en: Language) -> OfflineMinutesWriter:
-    return OfflineMinutesWriter(embedder)
-
-
-def call(*turns: tuple[str, str]) -> list[MinutesUtterance]:
-    """Utterances 101, 102, ... five seconds apart; S1 is the rep, S2 the customer."""
-    return [
-        MinutesUtterance(
-            id=101 + i,
-            start=5.0 * i,
-            end=5.0 * i + 4.0,
-            speaker="S1" if role == "rep" else "S2",
-            role="rep" if role == "rep" else "customer",
-            text=text,
-        )
-        for i, (role, text) in enumerate(turns)
-    ]
 
 
 JA_TUESDAY = call(
