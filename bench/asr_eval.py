@@ -94,8 +94,7 @@ Engine = Callable[[Clip], list[str]]
 def engines(model_dir: Path) -> dict[str, Engine]:
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-    from insight.transcribe.audio_probe import probe_audio
-    from insight.transcribe.core import transcribe_path
+    from insight.transcribe.core import transcribe_file
     from insight.transcribe.engine import WhisperTranscriber
     from insight.transcribe.provision import provision_bundled_whisper
     from insight.transcribe.types import TranscribeOptions
@@ -107,15 +106,7 @@ def engines(model_dir: Path) -> dict[str, Engine]:
 
     def pipeline(**opts: Any) -> Engine:
         def run(clip: Clip) -> list[str]:
-            info = probe_audio(clip.path)
-            t = transcribe_path(
-                clip.path,
-                transcriber=transcriber,
-                duration_s=info.duration_s,
-                channels=info.channels,
-                dual_mono=info.dual_mono,
-                options=TranscribeOptions(**opts),
-            )
+            t = transcribe_file(clip.path, transcriber=transcriber, options=TranscribeOptions(**opts))
             if len(clip.references) == 2:
                 return [" ".join(s.text for s in t.segments if s.channel == ch) for ch in (0, 1)]
             return [t.text]

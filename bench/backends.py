@@ -61,8 +61,7 @@ def measure(inputs: list[str], synth_dir: Path | None) -> dict[str, Any]:
     """Run in the child process: transcribe every input as the tests do, return error rates and texts."""
     import jiwer
 
-    from insight.transcribe.audio_probe import probe_audio
-    from insight.transcribe.core import transcribe_path
+    from insight.transcribe.core import transcribe_file
     from insight.transcribe.engine import WhisperTranscriber
     from insight.transcribe.provision import provision_bundled_whisper
     from insight.transcribe.types import TranscribeOptions, Transcript
@@ -70,15 +69,7 @@ def measure(inputs: list[str], synth_dir: Path | None) -> dict[str, Any]:
     transcriber = WhisperTranscriber(provision_bundled_whisper(MODEL_DIR), compute_type="int8")
 
     def run(path: Path, **opts: Any) -> Transcript:
-        info = probe_audio(path)
-        return transcribe_path(
-            path,
-            transcriber=transcriber,
-            duration_s=info.duration_s,
-            channels=info.channels,
-            dual_mono=info.dual_mono,
-            options=TranscribeOptions(**opts),
-        )
+        return transcribe_file(path, transcriber=transcriber, options=TranscribeOptions(**opts))
 
     ja_refs = dict(
         line.split(",", 1) for line in (AUDIO / "ja" / "transcripts.txt").read_text().splitlines() if "," in line

@@ -13,11 +13,37 @@ from pathlib import Path
 import numpy as np
 
 from insight.transcribe.audio import iter_windows
+from insight.transcribe.audio_probe import probe_audio
 from insight.transcribe.engine import Transcriber
 from insight.transcribe.hallucination import clean_segments
 from insight.transcribe.types import Segment, TranscribeOptions, Transcript
 
 ProgressCallback = Callable[[float], None]
+
+
+def transcribe_file(
+    path: Path,
+    *,
+    transcriber: Transcriber,
+    options: TranscribeOptions,
+    max_duration_s: float | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Transcript:
+    """Probe ``path`` (refusing what is not usable audio) and transcribe it with ``transcribe_path``.
+
+    Raises:
+        InsightError: the file is not usable audio (too long, undecodable, no audio stream).
+    """
+    info = probe_audio(path, max_duration_s=max_duration_s)
+    return transcribe_path(
+        path,
+        transcriber=transcriber,
+        duration_s=info.duration_s,
+        channels=info.channels,
+        dual_mono=info.dual_mono,
+        options=options,
+        on_progress=on_progress,
+    )
 
 
 def transcribe_path(

@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from insight.transcribe.audio import iter_windows
-from insight.transcribe.audio_probe import probe_audio
-from insight.transcribe.core import transcribe_path
+from insight.transcribe.core import transcribe_file
 from insight.transcribe.diarize import SpeakerLookup, diarize_stream
 from insight.transcribe.engine import Transcriber
 from insight.transcribe.service import to_rows
@@ -77,14 +76,11 @@ def transcribe_speakers(
     Raises:
         InsightError: the file is not usable audio (too long, undecodable, no audio stream).
     """
-    info = probe_audio(path, max_duration_s=max_duration_s)
-    transcript = transcribe_path(
+    transcript = transcribe_file(
         path,
         transcriber=transcriber,
-        duration_s=info.duration_s,
-        channels=info.channels,
-        dual_mono=info.dual_mono,
         options=options,
+        max_duration_s=max_duration_s,
         on_progress=(lambda f: on_progress(_TRANSCRIBE_SHARE * f)) if on_progress is not None else None,
     )
     rows = to_rows(0, transcript)

@@ -11,8 +11,7 @@ import jiwer
 import numpy as np
 import pytest
 
-from insight.transcribe.audio_probe import probe_audio
-from insight.transcribe.core import transcribe_path
+from insight.transcribe.core import transcribe_file
 from insight.transcribe.engine import WhisperTranscriber
 from insight.transcribe.types import TranscribeOptions, Transcript
 from tests.conftest import AUDIO_EN, AUDIO_JA, shared
@@ -21,15 +20,7 @@ pytestmark = pytest.mark.model
 
 
 def run(transcriber: WhisperTranscriber, path: Path, **opts: object) -> Transcript:
-    info = probe_audio(path)
-    return transcribe_path(
-        path,
-        transcriber=transcriber,
-        duration_s=info.duration_s,
-        channels=info.channels,
-        dual_mono=info.dual_mono,
-        options=TranscribeOptions(**opts),  # type: ignore[arg-type]
-    )
+    return transcribe_file(path, transcriber=transcriber, options=TranscribeOptions(**opts))  # type: ignore[arg-type]
 
 
 def norm_en(text: str) -> str:
