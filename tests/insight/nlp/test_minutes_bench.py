@@ -3,8 +3,6 @@ bootstrap interval (the benchmark itself runs for minutes; these run in a second
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -13,19 +11,12 @@ import pytest
 from spacy.language import Language
 
 from insight.nlp.summarize import SummaryOptions
-
-BENCH = Path(__file__).resolve().parents[3] / "bench" / "minutes_eval.py"
+from tests.fixtures.bench import load_bench
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("minutes_eval_bench", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("minutes_eval")
 
 
 def test_the_set_is_named_after_its_folder(bench: ModuleType, tmp_path: Path) -> None:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
 
 from insight.nlp.pii import PiiRedactor, luhn_valid, my_number_valid, redact, restore
 from insight.nlp.pii_context import aba_valid, iban_valid, ssn_valid
 from insight.nlp.spoken_digits import transliterate
 from insight.nlp.types import PiiKind
-
-BENCH = Path(__file__).resolve().parents[3] / "bench" / "pii_eval.py"
+from tests.fixtures.bench import load_bench
 
 JA_CASES = [
     # phone numbers: landline, mobile, full-width, spaces, の, kanji digits, +81, free dial
@@ -290,16 +284,6 @@ def test_new_kinds_are_recorded_in_spans(redactor_en: PiiRedactor) -> None:
     assert restore(result) == text
 
 
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("pii_eval_bench", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 # Recall per kind over the whole evaluation set (bench/data/pii_eval.jsonl, dev and held-out parts) as measured with
 # this redactor; a regression of more than 0.05 fails. Precision over all kinds was 1.00.
 MEASURED_RECALL = {
@@ -318,7 +302,7 @@ MARGIN = 0.05
 
 
 def test_evaluation_set_recall_per_kind_and_precision(nlp_ja: object, nlp_en: object) -> None:
-    bench = _bench()
+    bench = load_bench("pii_eval")
     cases = bench.load_cases()
     assert len(cases) >= 200
     scores = bench.score(cases, bench.redactor_finder(PiiRedactor))
