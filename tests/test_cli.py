@@ -21,6 +21,7 @@ from insight.errors import ModelNotAvailable
 from insight.transcribe import provision
 from tests.conftest import AUDIO_EN, MODEL_DIR, shared
 from tests.fixtures import bad_audio
+from tests.fixtures.cli import wait_ready
 from tests.fixtures.server import free_port
 
 
@@ -167,20 +168,6 @@ def test_checksum_mismatch_is_refused(tmp_path: Path, monkeypatch: pytest.Monkey
     target = tmp_path / "models" / provision.BUNDLED_NAME
     assert not (target / provision._MARKER).exists()
     assert not (target / "model.bin").exists()  # nothing half-verified is left where the loader looks
-
-
-def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, *, timeout: float) -> None:
-    """Until ``url`` answers 200; fails with the server's log if the process exits or time runs out."""
-    deadline = time.monotonic() + timeout
-    while True:
-        assert proc.poll() is None, log.read_text()
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.3)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from insight.runtime import Runtime
 from models import AuditEvent, LoginFailure
 from tests.conftest import MODEL_DIR
 from tests.fixtures import auth
-from tests.fixtures.cli import cli, cli_env
+from tests.fixtures.cli import cli, cli_env, wait_ready
 from tests.fixtures.server import free_port, serving
 
 ATTACKER = "198.51.100.66"
@@ -200,16 +200,7 @@ def test_insight_serve_ignores_forwarded_for_from_local_clients(tmp_path: Path) 
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.3)
+        wait_ready(proc, f"{url}/healthz", log, timeout=90)
         r = httpx.post(
             f"{url}/api/auth/login",
             json={"email": "victim@example.com", "password": "guess"},
