@@ -12,7 +12,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_body
-from insight import metrics
+from insight import telemetry
 from insight.logs import request_id
 
 log = logging.getLogger("insight.access")
@@ -84,8 +84,8 @@ class RequestContext:
             route: Any = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
-            metrics.HTTP_REQUESTS.labels(method=method, route=template, status=str(status)).inc()
-            metrics.HTTP_LATENCY.labels(method=method, route=template).observe(elapsed)
+            telemetry.HTTP_REQUESTS.labels(method=method, route=template, status=str(status)).inc()
+            telemetry.HTTP_LATENCY.labels(method=method, route=template).observe(elapsed)
             log.info(
                 "%s %s %s %.1f ms",
                 method,

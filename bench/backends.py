@@ -45,7 +45,7 @@ COMBOS: dict[str, dict[str, str]] = {
     "mkl0-avx512": {"CT2_USE_MKL": "0", "CT2_FORCE_CPU_ISA": "AVX512"},
     "mkl0-generic": {"CT2_USE_MKL": "0", "CT2_FORCE_CPU_ISA": "GENERIC"},
 }
-# Names the scripted English call says (insight/sales_scripts.py).
+# Names the scripted English call says (insight/demo/scripts.py).
 EN_NAMES = ("David Morgan", "Emily", "Maria Lopez", "Thanks, David")
 
 
@@ -127,8 +127,8 @@ def measure(inputs: list[str], synth_dir: Path | None) -> dict[str, Any]:
 
 
 def synthesize_en(out: Path) -> Path | None:
-    from insight import samples
-    from insight.sales_scripts import EN_SALES_CALL
+    from insight.demo import samples
+    from insight.demo.scripts import EN_SALES_CALL
 
     if not samples.english_available():
         return None

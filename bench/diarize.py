@@ -2,9 +2,9 @@
 speaker stage adds over transcription alone.
 
 Labelled recordings are the synthetic dialogues (two- and three-party, Japanese and English) rendered offline by
-``insight.samples`` with exact turn times. For each, mono (diarization by voice) and, for two-party calls, stereo (one
-speaker per channel) are scored. ``test_call_audio.wav`` and ``katiesteve.wav`` from ../shared/data (real mono calls
-without turn labels) add timing rows when present.
+``insight.demo.samples`` with exact turn times. For each, mono (diarization by voice) and, for two-party calls,
+stereo (one speaker per channel) are scored. ``test_call_audio.wav`` and ``katiesteve.wav`` from ../shared/data (real
+mono calls without turn labels) add timing rows when present.
 
 A second table scores the real labelled mono references (``tests/insight/transcribe/real_refs.py``): the stereo
 telephone calls mixed down to mono with each channel's own speech as reference (whole and as 30 s excerpts), and
@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from insight import samples  # noqa: E402
+from insight.demo import samples  # noqa: E402
 from insight.settings import Settings  # noqa: E402
 from insight.transcribe.audio import iter_windows  # noqa: E402
 from insight.transcribe.audio_probe import probe_audio  # noqa: E402

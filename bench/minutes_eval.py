@@ -12,7 +12,8 @@ turns and the same budget:
 - LEAD, filtered: the first turns among those the summariser may pick (below);
 - LexRank: plain LexRank (cosine threshold 0.1) over the turn embeddings (the same multilingual USE encoder), over
   the turns the summariser may pick: at least ``SummaryOptions.min_tokens`` tokens and not small talk
-  (:func:`insight.nlp.summarize.is_small_talk`, shown as :func:`~insight.nlp.summarize.trim_small_talk` shows it),
+  (:func:`insight.nlp.minutes.summarize.is_small_talk`, shown as
+  :func:`~insight.nlp.minutes.summarize.trim_small_talk` shows it),
   the filter our summary applies to its sentences; "LexRank, all turns" ranks every turn, backchannels included;
 - ours, plain: the summary sentences in call order;
 - ours, attributed: each summary line prefixed with its speaker ("Project Manager: ..."), as the minutes show it,
@@ -30,7 +31,7 @@ each resample, so the ratio's interval accounts for which baseline wins too.
 Figures are also given for a **tune** and a **held** part: meetings are grouped by series (ES2006a-d are one meeting
 series, Bed002/Bed010 one ICSI group, covid_2/covid_6 one committee), the groups are sorted and every other one is
 held out, so no series is split between the parts. Tune the summariser's knobs
-(:class:`insight.nlp.summarize.SummaryOptions`) on the tune part only and keep a change only if the held part
+(:class:`insight.nlp.minutes.summarize.SummaryOptions`) on the tune part only and keep a change only if the held part
 agrees. The defaults predate the split (chosen on all 35 meetings); a retune on the tune part (length exponent
 0.35, centrality weight 0.3) raised its ROUGE-2 4.45 -> 4.69 but lowered the held part's 5.99 -> 4.86, so it was
 not kept.
@@ -58,11 +59,11 @@ sys.path.insert(0, str(ROOT))
 
 from rouge_score import rouge_scorer  # noqa: E402
 
-from insight.nlp.cues import clean_sentence  # noqa: E402
 from insight.nlp.embeddings import Embedder, get_embedder  # noqa: E402
-from insight.nlp.minutes import MinutesOptions, MinutesUtterance, OfflineMinutesWriter  # noqa: E402
+from insight.nlp.minutes.cues import clean_sentence  # noqa: E402
+from insight.nlp.minutes.summarize import SummaryOptions, is_small_talk, lexrank, trim_small_talk  # noqa: E402
+from insight.nlp.minutes.writer import MinutesOptions, MinutesUtterance, OfflineMinutesWriter  # noqa: E402
 from insight.nlp.pipelines import get_nlp  # noqa: E402
-from insight.nlp.summarize import SummaryOptions, is_small_talk, lexrank, trim_small_talk  # noqa: E402
 from insight.nlp.text import split_sentences  # noqa: E402
 
 DEFAULT_DIR = ROOT.parent / "shared" / "data" / "minutes" / "en" / "qmsum" / "val"

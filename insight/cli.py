@@ -181,7 +181,7 @@ def worker_cmd(
     if metrics_port:
         from prometheus_client import start_http_server
 
-        from insight.metrics import REGISTRY
+        from insight.telemetry import REGISTRY
 
         start_http_server(metrics_port, addr="127.0.0.1", registry=REGISTRY)
     try:
@@ -514,7 +514,7 @@ def transcribe(
     ] = None,
 ) -> None:
     """Transcribe a file locally, without a server: who said what (speakers and roles), with word timings."""
-    from insight.ingest import check_language
+    from insight.calls.service import check_language
     from insight.runtime import Runtime
     from insight.transcribe import export
     from insight.transcribe.local import transcribe_speakers
@@ -592,7 +592,7 @@ def _print_minutes(doc: Any, *, header: str) -> None:
     """The minutes in the terminal: one table per section, each item with the time of its evidence."""
     from rich.panel import Panel
 
-    from insight.nlp.render import SECTIONS, clock, item_details, labels_for, sentiment_text
+    from insight.nlp.minutes.render import SECTIONS, clock, item_details, labels_for, sentiment_text
 
     t = labels_for(doc.language)
     console.print(Panel.fit(f"[bold]{header}[/bold]\n{t['date']}: {doc.reference_date}", title=t["title"]))
@@ -638,8 +638,8 @@ def minutes(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Print the minutes of a call (by id) or of an audio file (transcribed locally, nothing stored)."""
-    from insight.nlp.minutes_schema import MinutesDoc
-    from insight.nlp.render import render_markdown
+    from insight.nlp.minutes.render import render_markdown
+    from insight.nlp.minutes.schemas import MinutesDoc
 
     if view not in (None, "redacted", "original"):
         err.print("[red]--view must be redacted or original[/red]")
@@ -706,8 +706,8 @@ def _minutes_of_file(
 ) -> tuple[Any, str]:
     from datetime import date
 
-    from insight.ingest import check_language
-    from insight.nlp.local import minutes_for_file
+    from insight.calls.service import check_language
+    from insight.nlp.minutes.local import minutes_for_file
     from insight.nlp.service import AnalyzeConfig
     from insight.runtime import Runtime
     from insight.transcribe.types import TranscribeOptions
@@ -792,12 +792,12 @@ def samples(
     ] = False,
 ) -> None:
     """Synthesise sample sales calls offline (Japanese; English when espeak-ng is installed)."""
-    from insight.samples import english_available, synthesize, synthesize_all
+    from insight.demo.samples import english_available, synthesize, synthesize_all
 
     out_dir.mkdir(parents=True, exist_ok=True)
     wanted = tuple(x.strip() for x in languages.split(",") if x.strip())
     if minutes:
-        from insight.sales_scripts import MINUTES_SCRIPTS
+        from insight.demo.scripts import MINUTES_SCRIPTS
 
         scripts = [s for s in MINUTES_SCRIPTS if s.language in wanted and (s.language == "ja" or english_available())]
         made = [synthesize(script, out_dir) for script in scripts]
@@ -1242,7 +1242,7 @@ def data_purge(
 ) -> None:
     """Apply the retention policy now: strip old calls to their anonymous figures."""
     from insight import audit
-    from insight.retention import purge_expired
+    from insight.retention.service import purge_expired
     from insight.runtime import Runtime
 
     settings = _settings()
@@ -1260,7 +1260,7 @@ def data_purge(
 def data_erase_customer(customer_id: int) -> None:
     """Delete one customer and every piece of data about them (calls, transcripts, deals, purchases, ids)."""
     from insight import audit
-    from insight.retention import erase_customer
+    from insight.customers.service import erase_customer
     from insight.runtime import Runtime
 
     runtime = Runtime.build(_settings())

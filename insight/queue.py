@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from insight import metrics
+from insight import telemetry
 from insight.db import session_scope
 from insight.errors import InsightError, JobTimeout, RetryableError
 from insight.repositories import calls as calls_repo
@@ -282,12 +282,12 @@ class JobRunner:
             for q in wakeups:
                 self.queues.wake(q)
             elapsed = time.monotonic() - started
-            metrics.JOB_DURATION.labels(queue=job.queue, name=job.name, outcome="done").observe(elapsed)
+            telemetry.JOB_DURATION.labels(queue=job.queue, name=job.name, outcome="done").observe(elapsed)
             log.info("job %s done in %.1f s", job.id, elapsed, extra={"job_id": job.id, "job_name": job.name})
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job, none is swallowed
             stop_beat.set()
             beat.join()
-            metrics.JOB_DURATION.labels(queue=job.queue, name=job.name, outcome="error").observe(
+            telemetry.JOB_DURATION.labels(queue=job.queue, name=job.name, outcome="error").observe(
                 time.monotonic() - started
             )
             self._record_failure(job, ctx, exc)

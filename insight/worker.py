@@ -9,11 +9,12 @@ from types import FrameType
 
 from sqlmodel import Session
 
-from insight import pipeline, retention_tasks
+from insight import pipeline
 from insight.errors import InsightError
 from insight.nlp import tasks as nlp_tasks
 from insight.queue import EmbeddedConsumer, Handler, JobRunner, start_consumers, stop_consumers
 from insight.repositories import calls as calls_repo
+from insight.retention import tasks as retention_tasks
 from insight.runtime import Runtime
 from insight.segments import tasks as segments_tasks
 from insight.settings import QUEUE_NAMES

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from insight.ingest import UploadMeta, ingest
+from insight.calls.service import UploadMeta, ingest
 from insight.runtime import Runtime
 from models import Call, Job, JobState, Utterance
 from tests.conftest import AUDIO_EN, MODEL_DIR, make_settings, shared, truncate_pg

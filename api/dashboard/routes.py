@@ -32,7 +32,7 @@ from insight.auth import service as auth_service
 from insight.auth.ratelimit import RateLimiter
 from insight.db import session_scope
 from insight.errors import Forbidden, NotFound, RateLimited, Unauthorized
-from insight.nlp.minutes_redaction import redactor_from_settings, shown_speaker_name
+from insight.nlp.minutes.redaction import redactor_from_settings, shown_speaker_name
 from insight.repositories import calls as calls_repo
 from insight.repositories import jobs as jobs_repo
 from insight.repositories import speakers as speakers_repo

@@ -29,14 +29,15 @@ from api.schemas.auth import (
     UserUpdate,
 )
 from insight import audit, csvsafe
-from insight import retention as retention_service
 from insight.auth import lockout
 from insight.auth import service as auth_service
+from insight.customers import service as customers_service
 from insight.db import session_scope
 from insight.errors import InvalidRequest, NotFound
 from insight.repositories import audit as audit_repo
 from insight.repositories import calls as calls_repo
 from insight.repositories import users as users_repo
+from insight.retention import service as retention_service
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=Route)
 
@@ -239,7 +240,7 @@ async def run_retention(runtime: RuntimeDep, actor: ActorDep) -> RetentionReport
 async def erase_customer(customer_id: int, runtime: RuntimeDep, actor: ActorDep) -> ErasureReport:
     """Erase one customer and everything about them: calls with audio and transcripts, deals, purchases, ids."""
     report = await run_in_threadpool(
-        retention_service.erase_customer, runtime.engine, runtime.store, customer_id, actor=actor
+        customers_service.erase_customer, runtime.engine, runtime.store, customer_id, actor=actor
     )
     return ErasureReport(
         customer_id=customer_id, rows_deleted=report.rows_deleted, audio_files_deleted=report.audio_files_deleted

@@ -25,12 +25,12 @@ from api.schemas.calls import (
     WordPublic,
 )
 from insight import audit
-from insight import retry as retry_service
 from insight.auth import policy
+from insight.calls import retry as retry_service
+from insight.calls.service import CallChanges, UploadMeta, duplicate_notice, ingest, kept_on_duplicate
+from insight.calls.service import update_call as update_call_details
 from insight.errors import InvalidUpload, NotFound, UploadTooLarge
-from insight.ingest import CallChanges, UploadMeta, duplicate_notice, ingest, kept_on_duplicate
-from insight.ingest import update_call as update_call_details
-from insight.nlp.minutes_redaction import redactor_from_settings, shown_speaker_name
+from insight.nlp.minutes.redaction import redactor_from_settings, shown_speaker_name
 from insight.repositories import calls as calls_repo
 from insight.repositories import jobs as jobs_repo
 from insight.repositories import speakers as speakers_repo

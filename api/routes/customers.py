@@ -21,7 +21,7 @@ from api.schemas.customers import (
     TransactionsSummaryPublic,
 )
 from insight.auth import policy
-from insight.segments.record import CustomerRecord, customer_record
+from insight.customers.record import CustomerRecord, customer_record
 
 router = APIRouter(prefix="/api/customers", tags=["customers"], route_class=Route)
 

@@ -18,11 +18,11 @@ from api.errors import error_body
 from api.routing import Route
 from api.schemas.calls import ErrorBody
 from api.schemas.customers import ImportReportPublic
-from insight import audit, metrics
+from insight import audit, telemetry
+from insight.calls.service import check_filename
 from insight.crm_sync.importer import ImportReport, import_transactions
 from insight.crm_sync.tabular import ImportOptions
 from insight.errors import InvalidImport
-from insight.ingest import check_filename
 
 router = APIRouter(prefix="/api/imports", tags=["imports"], route_class=Route)
 
@@ -114,7 +114,7 @@ async def import_transactions_file(
                 await run_in_threadpool(shutil.copyfileobj, file.file, out, 1024 * 1024)
             report = await run_in_threadpool(import_transactions, runtime.engine, path, options)
     except InvalidImport as exc:
-        metrics.record_sync_error("file_import", exc.code)
+        telemetry.record_sync_error("file_import", exc.code)
         audit.record_now(
             runtime.engine, actor, audit.Action.import_file, object_type="import", object_id=name, outcome="rejected"
         )

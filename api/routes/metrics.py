@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep
 from api.routing import Route
-from insight import metrics
+from insight import telemetry
 
 router = APIRouter(tags=["health"], route_class=Route)
 
@@ -16,5 +16,5 @@ router = APIRouter(tags=["health"], route_class=Route)
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
 async def prometheus_metrics(runtime: RuntimeDep) -> Response:
     """Jobs by queue and state, job durations, real-time factor, sync errors, HTTP requests."""
-    body = await run_in_threadpool(metrics.render, runtime.engine)
+    body = await run_in_threadpool(telemetry.render, runtime.engine)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -14,8 +14,8 @@ from api.routing import Route
 from api.schemas.minutes import MinutesPublic
 from insight import audit
 from insight.errors import NotFound
-from insight.nlp.minutes_schema import MinutesDoc
-from insight.nlp.render import render_markdown
+from insight.nlp.minutes.render import render_markdown
+from insight.nlp.minutes.schemas import MinutesDoc
 from insight.repositories import minutes as minutes_repo
 
 router = APIRouter(prefix="/api/calls", tags=["minutes"], route_class=Route)

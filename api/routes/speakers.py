@@ -13,7 +13,7 @@ from api.schemas.speakers import MetricsPublic, SpeakerPublic, SpeakersPatch, Sp
 from insight.auth import policy
 from insight.auth.policy import Principal
 from insight.errors import NotFound
-from insight.nlp.minutes_redaction import redactor_from_settings, shown_speaker_name
+from insight.nlp.minutes.redaction import redactor_from_settings, shown_speaker_name
 from insight.repositories import speakers as speakers_repo
 from insight.settings import Settings
 from insight.transcribe.speakers import SpeakerChange, update_speakers

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from insight.nlp.minutes_schema import MinutesDoc
+from insight.nlp.minutes.schemas import MinutesDoc
 
 
 class MinutesPublic(BaseModel):

@@ -21,10 +21,10 @@ from sqlmodel import Session
 
 from insight.errors import NotFound
 from insight.nlp.embeddings import Embedder, LazyEmbedder
-from insight.nlp.llm import LlmConfig, LlmMinutesWriter, WrittenMinutes, write_minutes
-from insight.nlp.minutes import MinutesOptions, MinutesUtterance, OfflineMinutesWriter
-from insight.nlp.minutes_redaction import call_redactor, redact_call
-from insight.nlp.minutes_schema import MinutesDoc, RoleName
+from insight.nlp.minutes.llm import LlmConfig, LlmMinutesWriter, WrittenMinutes, write_minutes
+from insight.nlp.minutes.redaction import call_redactor, redact_call
+from insight.nlp.minutes.schemas import MinutesDoc, RoleName
+from insight.nlp.minutes.writer import MinutesOptions, MinutesUtterance, OfflineMinutesWriter
 from insight.nlp.pipelines import UnsupportedLanguage, normalize_lang
 from insight.nlp.types import EntityCatalog, Lang, Redaction
 from insight.repositories import calls as calls_repo

@@ -39,7 +39,7 @@ from insight.repositories import speakers as speakers_repo
 from insight.repositories import transcripts as transcripts_repo
 from insight.repositories import users as users_repo
 from insight.storage import AudioStore
-from insight.transcribe import metrics as metrics_mod
+from insight.transcribe import talk_metrics as metrics_mod
 from insight.transcribe.audio import SAMPLE_RATE, iter_windows
 from insight.transcribe.diarize import SpeakerLookup, VoiceEncoder, diarize_stream, embed_speech
 from models import CallStatus, Role, RoleSource, Speaker, User, Utterance, VoiceProfile

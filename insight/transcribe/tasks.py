@@ -6,7 +6,7 @@ import time
 
 from sqlmodel import Session
 
-from insight import metrics, pipeline
+from insight import pipeline, telemetry
 from insight.queue import Apply, Handler, JobContext
 from insight.repositories import calls as calls_repo
 from insight.runtime import Runtime
@@ -34,7 +34,7 @@ def make_handler(runtime: Runtime) -> Handler:
         with Session(runtime.engine) as session:
             call = calls_repo.get(session, call_id)
         if call is not None and call.duration_s > 0 and elapsed > 0:
-            metrics.REAL_TIME_FACTOR.observe(call.duration_s / elapsed)
+            telemetry.REAL_TIME_FACTOR.observe(call.duration_s / elapsed)
 
         def apply(session: Session) -> list[str]:
             write(session)

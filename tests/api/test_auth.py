@@ -221,7 +221,7 @@ def test_sign_in_attempts_are_limited(runtime: Runtime) -> None:
 
 
 def test_running_jobs_are_capped_per_user(runtime: Runtime, tmp_path: Path) -> None:
-    from insight.ingest import UploadMeta, ingest
+    from insight.calls.service import UploadMeta, ingest
 
     a = auth.make_user(runtime, "a@example.com")
     b = auth.make_user(runtime, "b@example.com")

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from api.main import create_app
 from insight.db import session_scope
-from insight.nlp.minutes_schema import MinutesDoc
+from insight.nlp.minutes.schemas import MinutesDoc
 from insight.repositories import transcripts as transcripts_repo
 from insight.runtime import Runtime
 from models import AuditEvent, Minutes, Utterance
@@ -209,7 +209,7 @@ def test_owner_manager_and_admin(world: World) -> None:
 
 
 def test_calls_without_an_owner_are_for_admins_until_assigned(world: World, tmp_path: Path) -> None:
-    from insight.ingest import UploadMeta, ingest
+    from insight.calls.service import UploadMeta, ingest
 
     wav = bad_audio.good_wav(tmp_path / "old.wav", seconds=1.5, channels=1)
     with wav.open("rb") as fh:  # as a call from before accounts existed: no owner

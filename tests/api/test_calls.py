@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.main import create_app
+from insight.calls.service import check_filename
 from insight.db import session_scope
 from insight.errors import InvalidUpload
-from insight.ingest import check_filename
 from insight.runtime import Runtime
 from insight.worker import build_runner
 from models import Call, Job, Utterance

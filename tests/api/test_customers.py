@@ -13,7 +13,7 @@ from insight.db import session_scope
 from insight.repositories import customers as customers_repo
 from insight.runtime import Runtime
 from tests.fixtures import auth, bad_audio
-from tests.insight.segments.data import MAPPING, write_small
+from tests.fixtures.transactions import MAPPING, write_small
 
 FORM = {"mapping": ",".join(f"{k}={v}" for k, v in MAPPING.items()), "source": "shop", "return_prefix": "C"}
 

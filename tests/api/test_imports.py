@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from insight.runtime import Runtime
 from tests.fixtures import auth
-from tests.insight.segments.data import JA_HEADER, JA_ROWS, write_ja
+from tests.fixtures.transactions import JA_HEADER, JA_ROWS, write_ja
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from insight.db import session_scope
-from insight.nlp.minutes_redaction import redact_call, shown_speaker_name
+from insight.nlp.minutes.redaction import redact_call, shown_speaker_name
 from insight.nlp.pii import PiiRedactor
 from insight.runtime import Runtime
 from insight.worker import build_runner

@@ -20,7 +20,7 @@ import pytest
 from api.main import create_app
 from api.security import PAGE_POLICY
 from insight.db import session_scope
-from insight.nlp.minutes_schema import MinutesDoc, MinutesItem
+from insight.nlp.minutes.schemas import MinutesDoc, MinutesItem
 from insight.repositories import speakers as speakers_repo
 from insight.repositories import transcripts as transcripts_repo
 from insight.runtime import Runtime

@@ -15,9 +15,9 @@ from sqlmodel import col
 
 from api.main import create_app
 from insight.db import session_scope
-from insight.nlp.minutes_schema import MinutesDoc
+from insight.nlp.minutes.schemas import MinutesDoc
 from insight.repositories import customers as customers_repo
-from insight.retention import purge_expired
+from insight.retention.service import purge_expired
 from insight.runtime import Runtime
 from models import Call, Minutes
 from tests.fixtures import auth, bad_audio

@@ -11,8 +11,8 @@ import httpx
 from sqlmodel import Session, select
 
 from api.main import create_app
+from insight.calls.service import UploadMeta, ingest
 from insight.db import session_scope
-from insight.ingest import UploadMeta, ingest
 from insight.repositories import calls as calls_repo
 from insight.runtime import Runtime
 from models import Call, Speaker, VoiceProfile

@@ -8,7 +8,7 @@ import pytest
 from spacy.language import Language
 
 from insight.nlp.embeddings import Embedder, get_embedder
-from insight.nlp.minutes import MinutesUtterance, OfflineMinutesWriter
+from insight.nlp.minutes.writer import MinutesUtterance, OfflineMinutesWriter
 from insight.nlp.pii import PiiRedactor
 from insight.nlp.pipelines import get_nlp
 from insight.nlp.types import EntityCatalog

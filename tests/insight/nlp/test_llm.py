@@ -21,8 +21,8 @@ from sqlmodel import Session
 
 from insight.db import session_scope
 from insight.nlp.embeddings import Embedder, get_embedder
-from insight.nlp.llm import LlmConfig, LlmMinutesWriter, write_minutes
-from insight.nlp.minutes import MinutesUtterance, OfflineMinutesWriter
+from insight.nlp.minutes.llm import LlmConfig, LlmMinutesWriter, write_minutes
+from insight.nlp.minutes.writer import MinutesUtterance, OfflineMinutesWriter
 from insight.nlp.service import AnalyzeConfig, analyze_call
 from insight.runtime import Runtime
 from models import Call, Minutes, Speaker, Utterance

@@ -7,14 +7,14 @@ from datetime import date
 import numpy as np
 import pytest
 
-from insight.nlp.cues import find_money
 from insight.nlp.embeddings import Embedder
-from insight.nlp.minutes import OfflineMinutesWriter
-from insight.nlp.minutes_redaction import redact_call
-from insight.nlp.minutes_schema import MinutesDoc
+from insight.nlp.minutes.cues import find_money
+from insight.nlp.minutes.redaction import redact_call
+from insight.nlp.minutes.render import render_markdown
+from insight.nlp.minutes.schemas import MinutesDoc
+from insight.nlp.minutes.summarize import SummaryUnit, lead, lexrank_summary, summarize
+from insight.nlp.minutes.writer import OfflineMinutesWriter
 from insight.nlp.pii import PiiRedactor
-from insight.nlp.render import render_markdown
-from insight.nlp.summarize import SummaryUnit, lead, lexrank_summary, summarize
 from insight.nlp.types import EntityCatalog
 from tests.insight.nlp.conftest import REFERENCE, call
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from spacy.language import Language
 
-from insight.nlp.summarize import SummaryOptions
+from insight.nlp.minutes.summarize import SummaryOptions
 from tests.fixtures.bench import load_bench
 
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from insight.cli import app
 from insight.db import make_engine, migrate, session_scope
-from insight.nlp.minutes_schema import MinutesDoc, MinutesItem, NextAction, Owner, Participant
+from insight.nlp.minutes.schemas import MinutesDoc, MinutesItem, NextAction, Owner, Participant
 from insight.repositories import minutes as minutes_repo
 from models import Call, Minutes
 from tests.conftest import AUDIO_EN, MODEL_DIR, shared

@@ -9,8 +9,8 @@ import pytest
 from spacy.language import Language
 
 from insight.nlp.embeddings import Embedder
-from insight.nlp.minutes import MinutesOptions, MinutesUtterance, OfflineMinutesWriter
-from insight.nlp.render import render_markdown
+from insight.nlp.minutes.render import render_markdown
+from insight.nlp.minutes.writer import MinutesOptions, MinutesUtterance, OfflineMinutesWriter
 from tests.insight.nlp.conftest import call
 
 # A Monday: 来週の火曜日 / "next Tuesday" is 2026-12-08; the bare weekday alone would be 2026-12-01.

@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from api.main import create_app
-from insight import samples
+from insight.demo import samples
+from insight.demo.scripts import EN_SALES_CALL, JA_SALES_CALL
 from insight.runtime import Runtime
-from insight.sales_scripts import EN_SALES_CALL, JA_SALES_CALL
 from insight.worker import build_runner
 from models import Minutes, Utterance
 from tests.conftest import AUDIO_EN, make_settings, shared

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from insight.nlp.minutes_schema import Mention, MinutesDoc
-from insight.nlp.render import render_markdown
+from insight.nlp.minutes.render import render_markdown
+from insight.nlp.minutes.schemas import Mention, MinutesDoc
 
 
 def mention(name: str, count: int) -> Mention:

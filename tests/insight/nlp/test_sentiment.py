@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from insight.nlp.sentiment import get_sentiment_scorer, overall_sentiment, score_utterances
+from insight.nlp.minutes.sentiment import get_sentiment_scorer, overall_sentiment, score_utterances
 from insight.nlp.types import SentimentScore
 from tests.insight.nlp.conftest import CATALOG
 

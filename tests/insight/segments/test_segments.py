@@ -17,7 +17,7 @@ from insight.segments import service
 from insight.segments import tasks as segments_tasks
 from insight.worker import build_runner
 from models import Customer, CustomerExternalId, CustomerSegment, Job, SegmentRun
-from tests.insight.segments.data import MAPPING, write_small
+from tests.fixtures.transactions import MAPPING, write_small
 
 AS_OF = date(2024, 1, 31)
 

@@ -1,8 +1,8 @@
-"""Three-party test dialogues (rep, customer and the customer's manager), rendered by ``insight.samples``."""
+"""Three-party test dialogues (rep, customer and the customer's manager), rendered by ``insight.demo.samples``."""
 
 from __future__ import annotations
 
-from insight.samples import Script, Turn
+from insight.demo.samples import Script, Turn
 
 JA_THREE = Script(
     key="ja_three_party",

@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from api.main import create_app
-from insight import samples
-from insight.ingest import UploadMeta, ingest
+from insight.calls.service import UploadMeta, ingest
+from insight.demo import samples
 from insight.runtime import Runtime
-from insight.transcribe import metrics as metrics_mod
+from insight.transcribe import talk_metrics as metrics_mod
 from insight.transcribe.audio import iter_windows
 from insight.transcribe.der import der
 from insight.transcribe.diarize import diarize

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from insight.nlp.embeddings import LazyEmbedder
-from insight.nlp.llm import LlmMinutesWriter, WrittenMinutes, write_minutes
-from insight.nlp.minutes import MinutesUtterance, OfflineMinutesWriter
-from insight.nlp.minutes_redaction import redact_call
+from insight.nlp.minutes.llm import LlmMinutesWriter, WrittenMinutes, write_minutes
+from insight.nlp.minutes.redaction import redact_call
+from insight.nlp.minutes.writer import MinutesUtterance, OfflineMinutesWriter
 from insight.nlp.pii import PiiRedactor
 from insight.nlp.pipelines import normalize_lang
 from insight.nlp.service import AnalyzeConfig, to_minutes_utterances

@@ -6,7 +6,7 @@ again), each sentence is parsed once (entities, resolved dates) and then:
 ========================  ===========================================================================================
 field                     how it is found
 ========================  ===========================================================================================
-summary                   :func:`insight.nlp.summarize.summarize`: topic-bigram coverage + centrality over sentence
+summary                   :func:`.summarize.summarize`: topic-bigram coverage + centrality over sentence
                           embeddings + MMR, in call order; greetings, self-introductions and backchannels are
                           never picked, and a greeting that opens a sentence is not shown
 needs / objections        customer sentences with need or pain cues (課題, 手間, "by hand") / concern cues (高い,
@@ -26,7 +26,7 @@ decision makers           titles (部長, VP of Sales) with the person named bes
 competitors / products    the configured catalog (matched ignoring spaces and case, as ASR splits brand names), the
                           rep's own products (弊社の〜, "our ..."), names in comparisons, and vendors the customer
                           uses (今は〜を使っています, "we use ...")
-sentiment                 the customer's utterances, scored by :mod:`insight.nlp.sentiment`, shrunk toward neutral
+sentiment                 the customer's utterances, scored by :mod:`.sentiment`, shrunk toward neutral
                           when there is little evidence, with its confidence
 ========================  ===========================================================================================
 
@@ -43,10 +43,10 @@ from typing import Protocol
 
 import numpy as np
 
-from insight.nlp import cues, slots
 from insight.nlp.embeddings import Embedder
-from insight.nlp.minutes_schema import MinutesDoc, MinutesItem
-from insight.nlp.sentences import (
+from insight.nlp.minutes import cues, slots
+from insight.nlp.minutes.schemas import MinutesDoc, MinutesItem
+from insight.nlp.minutes.sentences import (
     NON_SPEECH,
     MinutesUtterance,
     Sentence,
@@ -55,7 +55,14 @@ from insight.nlp.sentences import (
     parse_sentences,
     split_into_sentences,
 )
-from insight.nlp.summarize import SummaryOptions, SummaryUnit, is_candidate, is_small_talk, summarize, trim_small_talk
+from insight.nlp.minutes.summarize import (
+    SummaryOptions,
+    SummaryUnit,
+    is_candidate,
+    is_small_talk,
+    summarize,
+    trim_small_talk,
+)
 from insight.nlp.types import EntityCatalog, Lang
 
 __all__ = ["MinutesOptions", "MinutesUtterance", "MinutesWriter", "OfflineMinutesWriter", "content_size"]

@@ -34,9 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from insight.nlp import cues
 from insight.nlp.embeddings import FloatMatrix
-from insight.nlp.sentences import content_size
+from insight.nlp.minutes import cues
+from insight.nlp.minutes.sentences import content_size
 from insight.nlp.types import Lang
 
 Bigram = tuple[str, str]

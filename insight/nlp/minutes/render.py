@@ -14,7 +14,7 @@ import html
 import re
 from collections.abc import Callable
 
-from insight.nlp.minutes_schema import (
+from insight.nlp.minutes.schemas import (
     DecisionMaker,
     Mention,
     MinutesDoc,

@@ -1,6 +1,6 @@
 """Two longer sales calls (about three minutes each) with known facts, for checking the minutes end to end.
 
-They are rendered like the demo samples (``insight.samples.synthesize``) but are not part of ``samples.SCRIPTS``:
+They are rendered like the demo samples (``insight.demo.samples.synthesize``) but are not part of ``samples.SCRIPTS``:
 the demo uploads those on every start, and three-minute calls would make it slow. Render them on demand with
 ``insight samples --minutes`` or from a test.
 
@@ -32,7 +32,7 @@ a minute (``bench/backends.py``): "Alex Morgan" came out as "Aliq's Morgan" or "
 
 from __future__ import annotations
 
-from insight.samples import Script, Turn
+from insight.demo.samples import Script, Turn
 
 _R, _C = "rep", "customer"
 # The English customer speaks with the sample set's third voice (espeak-ng "en-us+m7", on the customer's channel):

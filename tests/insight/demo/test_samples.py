@@ -1,4 +1,4 @@
-"""Tests for the offline sales-call synthesiser (insight/samples.py).
+"""Tests for the offline sales-call synthesiser (insight/demo/samples.py).
 
 Most checks use short ad-hoc scripts so the suite stays fast; one test renders a full demo script to check that the
 real scripts have the intended length.
@@ -16,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from insight import samples
-from insight.samples import SampleCall, Script, Turn
+from insight.demo import samples
+from insight.demo.samples import SampleCall, Script, Turn
 
 SHORT_JA = Script(
     key="test_ja_short",
@@ -199,7 +199,7 @@ def test_english_skipped_without_espeak(
 ) -> None:
     monkeypatch.setattr(shutil, "which", lambda _name: None)
     assert not samples.english_available()
-    with caplog.at_level(logging.WARNING, logger="insight.samples"):
+    with caplog.at_level(logging.WARNING, logger="insight.demo.samples"):
         assert samples.synthesize_all(tmp_path, languages=("en",)) == []
     assert "espeak-ng" in caplog.text
     assert list(tmp_path.iterdir()) == []

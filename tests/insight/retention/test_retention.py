@@ -12,12 +12,13 @@ from sqlalchemy import select as sa_select
 from sqlalchemy import update
 from sqlmodel import Session, SQLModel, col, select
 
-from insight import retention_tasks
+from insight.calls.service import UploadMeta, ingest
+from insight.customers.service import erase_customer
 from insight.db import session_scope
-from insight.ingest import UploadMeta, ingest
 from insight.repositories import customers as customers_repo
 from insight.repositories import transcripts as transcripts_repo
-from insight.retention import erase_customer, purge_expired
+from insight.retention import tasks as retention_tasks
+from insight.retention.service import purge_expired
 from insight.runtime import Runtime
 from insight.transcribe.speakers import rebuild_profile
 from insight.worker import build_runner

@@ -1,5 +1,5 @@
 """The minutes' fields other than the summary, filled by rules over the parsed sentences (see
-:mod:`insight.nlp.minutes` for what each field is and how it is found).
+:mod:`insight.nlp.minutes.writer` for what each field is and how it is found).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from insight.nlp import cues
 from insight.nlp.entities import find_titles, is_decision_maker_title
-from insight.nlp.minutes_schema import (
+from insight.nlp.minutes import cues
+from insight.nlp.minutes.schemas import (
     DecisionMaker,
     Mention,
     MinutesItem,
@@ -24,8 +24,8 @@ from insight.nlp.minutes_schema import (
     TimelineItem,
     UtteranceSentiment,
 )
-from insight.nlp.sentences import MinutesUtterance, Sentence, is_customer_side, item_of
-from insight.nlp.sentiment import overall_sentiment, score_utterances
+from insight.nlp.minutes.sentences import MinutesUtterance, Sentence, is_customer_side, item_of
+from insight.nlp.minutes.sentiment import overall_sentiment, score_utterances
 from insight.nlp.text import fold_width
 from insight.nlp.types import DateMention, EntityCatalog, EntityLabel, Lang
 

@@ -22,7 +22,7 @@ from insight.errors import InvalidImport
 from insight.repositories import transactions as transactions_repo
 from insight.runtime import Runtime
 from models import Customer, CustomerExternalId, Transaction
-from tests.insight.segments.data import MAPPING, write_small
+from tests.fixtures.transactions import MAPPING, write_small
 
 OPTIONS = ImportOptions(mapping=MAPPING, source="shop", return_prefix="C", currency="EUR")
 NO_NAME = ImportOptions(

@@ -24,8 +24,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from insight.errors import InsightError
-from insight.nlp.minutes import MinutesUtterance, MinutesWriter
-from insight.nlp.minutes_schema import (
+from insight.nlp.minutes.schemas import (
     DecisionMaker,
     Mention,
     MinutesDoc,
@@ -36,6 +35,7 @@ from insight.nlp.minutes_schema import (
     RoleName,
     TimelineItem,
 )
+from insight.nlp.minutes.writer import MinutesUtterance, MinutesWriter
 from insight.nlp.types import EntityCatalog, Lang
 
 log = logging.getLogger(__name__)

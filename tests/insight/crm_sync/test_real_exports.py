@@ -24,7 +24,7 @@ from insight.errors import InvalidImport
 from insight.runtime import Runtime
 from models import Customer, CustomerExternalId, Transaction
 from tests.conftest import SHARED_DATA, shared
-from tests.insight.segments.data import JA_HEADER, JA_ROWS, write_ja
+from tests.fixtures.transactions import JA_HEADER, JA_ROWS, write_ja
 
 UCI = SHARED_DATA / "transactions" / "uci_online_retail" / "online_retail_2010-12_2011-12.parquet"
 # Column names of the UCI "Online Retail II" layout for those of "Online Retail".

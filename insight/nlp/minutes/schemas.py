@@ -2,7 +2,7 @@
 
 Every item cites its evidence: the ids of the utterances it comes from (``utterance_ids``), the time of the first
 one (``start``, seconds into the call) and a ``confidence`` in [0, 1]. The document is stored as JSON
-(``models.Minutes.content``) and rendered as Markdown by :mod:`insight.nlp.render`.
+(``models.Minutes.content``) and rendered as Markdown by :mod:`insight.nlp.minutes.render`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from insight.queue import Apply, Handler, JobContext, PeriodicJob
-from insight.retention import purge_expired
+from insight.retention.service import purge_expired
 from insight.runtime import Runtime
 from models import Job
 

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from insight.nlp import cues
 from insight.nlp.dates import DateContext, find_dates
-from insight.nlp.minutes_schema import MinutesItem, RoleName
+from insight.nlp.minutes import cues
+from insight.nlp.minutes.schemas import MinutesItem, RoleName
 from insight.nlp.text import split_sentences
 from insight.nlp.types import DateMention, EntityLabel, Lang
 

@@ -1,0 +1,1 @@
+"""Customers: their record (purchases, segment, calls) and their erasure."""

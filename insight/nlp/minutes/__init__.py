@@ -1,0 +1,1 @@
+"""The minutes writer: sentences and cues, slots, the extractive summary, rendering, the LLM backend."""

@@ -1,0 +1,1 @@
+"""Retention: the purge of expired calls and its periodic job."""
