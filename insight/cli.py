@@ -592,7 +592,8 @@ def _print_minutes(doc: Any, *, header: str) -> None:
     """The minutes in the terminal: one table per section, each item with the time of its evidence."""
     from rich.panel import Panel
 
-    from insight.nlp.minutes.render import SECTIONS, clock, item_details, labels_for, sentiment_text
+    from insight.nlp.minutes.render import clock, item_details, labels_for, sentiment_text
+    from insight.nlp.minutes.schemas import SECTIONS
 
     t = labels_for(doc.language)
     console.print(Panel.fit(f"[bold]{header}[/bold]\n{t['date']}: {doc.reference_date}", title=t["title"]))

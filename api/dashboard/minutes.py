@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from insight.nlp.minutes.render import SECTIONS, item_details, labels_for, sentiment_text
-from insight.nlp.minutes.schemas import MinutesDoc, MinutesItem
+from insight.nlp.minutes.render import item_details, labels_for, sentiment_text
+from insight.nlp.minutes.schemas import SECTIONS, MinutesDoc, MinutesItem
 from insight.repositories import minutes as minutes_repo
 
 

@@ -18,13 +18,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from insight.errors import InsightError
 from insight.nlp.minutes.schemas import (
+    SECTIONS,
     DecisionMaker,
     Mention,
     MinutesDoc,
@@ -32,8 +33,9 @@ from insight.nlp.minutes.schemas import (
     MoneyItem,
     NextAction,
     Owner,
-    RoleName,
+    Section,
     TimelineItem,
+    section_item_type,
 )
 from insight.nlp.minutes.writer import MinutesUtterance, MinutesWriter
 from insight.nlp.types import EntityCatalog, Lang
@@ -49,65 +51,47 @@ class LlmError(InsightError):
     code = "llm_failed"
 
 
-# --- what the model must answer (validated) -----------------------------------------------------------------------
+# --- what the model must answer (validated), derived from the minutes schema ---------------------------------------
+
+# The model writes what was said and cites it; where the evidence starts, who said it, how sure the item is and how
+# often a name was said are measured from the cited utterances (``_to_doc``), so an answer must not carry them.
+_MEASURED = frozenset({"start", "speaker", "role", "confidence", "mentions"})
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _answer_model(schema: type[BaseModel], *, exclude: frozenset[str] = _MEASURED, **overrides: Any) -> type[BaseModel]:
+    """``schema`` without the ``exclude`` fields, as a strict model (extra keys are an error).
+
+    Args:
+        schema: A class of the minutes schema.
+        exclude: The fields the model must not fill.
+        overrides: ``(type, FieldInfo)`` for fields typed or constrained differently in an answer.
+    """
+    fields: dict[str, Any] = {
+        name: overrides.get(name, (info.annotation, info))
+        for name, info in schema.model_fields.items()
+        if name not in exclude
+    }
+    return create_model(f"{schema.__name__}Answer", __config__=ConfigDict(extra="forbid"), **fields)
 
 
-class _Item(_Answer):
-    text: str = Field(min_length=1, max_length=2000)
-    utterance_ids: list[int] = Field(min_length=1)
+_ITEM_ANSWERS: dict[type[MinutesItem], type[BaseModel]] = {
+    MinutesItem: _answer_model(MinutesItem),
+    NextAction: _answer_model(NextAction, owner=(_answer_model(Owner, exclude=frozenset({"speaker"})), ...)),
+    MoneyItem: _answer_model(MoneyItem),
+    TimelineItem: _answer_model(TimelineItem),
+    DecisionMaker: _answer_model(DecisionMaker),
+    Mention: _answer_model(Mention, name=(str, Field(min_length=1))),
+}
 
-
-class _Owner(_Answer):
-    role: RoleName
-    name: str | None = None
-
-
-class _Action(_Item):
-    owner: _Owner
-    due: date | None = None
-    due_text: str | None = None
-
-
-class _Money(_Item):
-    expression: str
-    amount: float | None = None
-    currency: str | None = None
-    period: Literal["month", "year", "once"] | None = None
-    per: str | None = None
-    refers_to: Literal["budget", "price", "competitor_price", "other"] = "other"
-
-
-class _Timeline(_Item):
-    expression: str
-    date_from: date
-    date_to: date
-
-
-class _DecisionMaker(_Item):
-    title: str | None = None
-    name: str | None = None
-
-
-class _Mention(_Item):
-    name: str = Field(min_length=1)
-
-
-class _Minutes(_Answer):
-    summary: list[_Item]
-    needs: list[_Item] = Field(default_factory=list)
-    objections: list[_Item] = Field(default_factory=list)
-    questions: list[_Item] = Field(default_factory=list)
-    decisions: list[_Item] = Field(default_factory=list)
-    next_actions: list[_Action] = Field(default_factory=list)
-    budget: list[_Money] = Field(default_factory=list)
-    timeline: list[_Timeline] = Field(default_factory=list)
-    decision_makers: list[_DecisionMaker] = Field(default_factory=list)
-    competitors: list[_Mention] = Field(default_factory=list)
-    products: list[_Mention] = Field(default_factory=list)
+# Every section of the minutes; the model must write a summary, any other list may be absent (empty).
+_SECTION_ANSWERS: dict[str, Any] = {
+    str(section): (
+        list[_ITEM_ANSWERS[section_item_type(section)]],  # type: ignore[misc]
+        ... if section is Section.summary else Field(default_factory=list),
+    )
+    for section in SECTIONS
+}
+_MinutesAnswer = create_model("MinutesAnswer", __config__=ConfigDict(extra="forbid"), **_SECTION_ANSWERS)
 
 
 _INSTRUCTIONS = {
@@ -235,63 +219,38 @@ class LlmMinutesWriter:
         )
         text = self.complete([{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}])
         try:
-            answer = _Minutes.model_validate(_parse_json(text))
+            answer = _MinutesAnswer.model_validate(_parse_json(text))
         except ValidationError as exc:
             raise LlmError(f"the LLM answer does not fit the minutes schema: {exc.error_count()} errors") from exc
         return _to_doc(offline, answer, {u.id: u for u in utterances})
 
 
-def _to_doc(offline: MinutesDoc, answer: _Minutes, by_id: dict[int, MinutesUtterance]) -> MinutesDoc:
-    def base(item: _Item) -> dict[str, Any]:
-        unknown = [i for i in item.utterance_ids if i not in by_id]
+def _to_doc(offline: MinutesDoc, answer: BaseModel, by_id: dict[int, MinutesUtterance]) -> MinutesDoc:
+    def item(item_type: type[MinutesItem], answered: dict[str, Any]) -> MinutesItem:
+        ids: list[int] = answered["utterance_ids"]
+        unknown = [i for i in ids if i not in by_id]
         if unknown:
             raise LlmError(f"the LLM cited utterances that are not in the call: {unknown[:5]}")
-        first = min((by_id[i] for i in item.utterance_ids), key=lambda u: u.start)
-        return {
-            "text": item.text,
-            "utterance_ids": list(dict.fromkeys(item.utterance_ids)),
+        first = min((by_id[i] for i in ids), key=lambda u: u.start)
+        measured: dict[str, Any] = {
+            "utterance_ids": list(dict.fromkeys(ids)),
             "start": round(first.start, 2),
             "speaker": first.speaker,
             "role": first.role,
             "confidence": LLM_CONFIDENCE,
         }
+        if "mentions" in item_type.model_fields:
+            measured["mentions"] = len(set(ids))
+        return item_type.model_validate(answered | measured)
 
+    update: dict[str, list[MinutesItem]] = {}
     try:
-        return offline.model_copy(
-            update={
-                "summary": [MinutesItem(**base(i)) for i in answer.summary],
-                "needs": [MinutesItem(**base(i)) for i in answer.needs],
-                "objections": [MinutesItem(**base(i)) for i in answer.objections],
-                "questions": [MinutesItem(**base(i)) for i in answer.questions],
-                "decisions": [MinutesItem(**base(i)) for i in answer.decisions],
-                "next_actions": [
-                    NextAction(
-                        **base(a),
-                        owner=Owner(role=a.owner.role, name=a.owner.name),
-                        due=a.due,
-                        due_text=a.due_text,
-                    )
-                    for a in answer.next_actions
-                ],
-                "budget": [
-                    MoneyItem(**base(m), **m.model_dump(exclude={"text", "utterance_ids"})) for m in answer.budget
-                ],
-                "timeline": [
-                    TimelineItem(**base(t), **t.model_dump(exclude={"text", "utterance_ids"})) for t in answer.timeline
-                ],
-                "decision_makers": [
-                    DecisionMaker(**base(d), title=d.title, name=d.name) for d in answer.decision_makers
-                ],
-                "competitors": [
-                    Mention(**base(c), name=c.name, mentions=len(set(c.utterance_ids))) for c in answer.competitors
-                ],
-                "products": [
-                    Mention(**base(p), name=p.name, mentions=len(set(p.utterance_ids))) for p in answer.products
-                ],
-            }
-        )
+        for section in SECTIONS:
+            item_type = section_item_type(section)
+            update[str(section)] = [item(item_type, a.model_dump()) for a in getattr(answer, section)]
     except ValidationError as exc:
         raise LlmError(f"the LLM answer does not fit the minutes schema: {exc.error_count()} errors") from exc
+    return offline.model_copy(update=update)
 
 
 @dataclass(frozen=True)

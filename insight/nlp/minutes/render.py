@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 
 from insight.nlp.minutes.schemas import (
+    SECTIONS,
     DecisionMaker,
     Mention,
     MinutesDoc,
@@ -25,22 +26,11 @@ from insight.nlp.minutes.schemas import (
     TimelineItem,
 )
 
-LABELS: dict[str, dict[str, str]] = {
+_WORDS: dict[str, dict[str, str]] = {
     "ja": {
         "title": "議事録",
         "date": "商談日",
         "participants": "参加者",
-        "summary": "要約",
-        "needs": "顧客の課題・ニーズ",
-        "objections": "懸念・反論",
-        "questions": "顧客からの質問",
-        "decisions": "決定事項",
-        "next_actions": "ネクストアクション",
-        "budget": "予算・金額",
-        "timeline": "スケジュール",
-        "decision_makers": "意思決定者",
-        "competitors": "競合",
-        "products": "製品",
         "sentiment": "顧客の反応",
         "owner": "担当",
         "due": "期限",
@@ -69,17 +59,6 @@ LABELS: dict[str, dict[str, str]] = {
         "title": "Minutes",
         "date": "Call date",
         "participants": "Participants",
-        "summary": "Summary",
-        "needs": "Needs and pain points",
-        "objections": "Objections and concerns",
-        "questions": "Questions the customer asked",
-        "decisions": "Decisions",
-        "next_actions": "Next actions",
-        "budget": "Budget and prices",
-        "timeline": "Timeline",
-        "decision_makers": "Decision makers",
-        "competitors": "Competitors",
-        "products": "Products",
         "sentiment": "Customer sentiment",
         "owner": "owner",
         "due": "due",
@@ -106,19 +85,11 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
-SECTIONS: tuple[str, ...] = (
-    "summary",
-    "needs",
-    "objections",
-    "questions",
-    "decisions",
-    "next_actions",
-    "budget",
-    "timeline",
-    "decision_makers",
-    "competitors",
-    "products",
-)
+# Every label of the rendering in each language: the words above and the section headings of the schema.
+LABELS: dict[str, dict[str, str]] = {
+    language: {**words, **{str(section): section.heading(language) for section in SECTIONS}}
+    for language, words in _WORDS.items()
+}
 
 
 _LINE_BREAKS = re.compile(r"[\r\n\v\f\x85\u2028\u2029]+")

@@ -8,7 +8,8 @@ one (``start``, seconds into the call) and a ``confidence`` in [0, 1]. The docum
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from enum import StrEnum
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -135,23 +136,49 @@ class MinutesDoc(_Strict):
     def evidence_ids(self) -> set[int]:
         """Every utterance id cited anywhere in the document."""
         ids: set[int] = set()
-        for name in ITEM_LISTS:
-            for item in getattr(self, name):
+        for section in SECTIONS:
+            for item in getattr(self, section):
                 ids.update(item.utterance_ids)
         return ids
 
 
-# The item lists in display order (the Markdown rendering and the dashboard follow it).
-ITEM_LISTS: tuple[str, ...] = (
-    "summary",
-    "needs",
-    "objections",
-    "questions",
-    "decisions",
-    "next_actions",
-    "budget",
-    "timeline",
-    "decision_makers",
-    "competitors",
-    "products",
-)
+class Section(StrEnum):
+    """One item list of :class:`MinutesDoc` (the value is its field name) and its heading in each language."""
+
+    ja: str
+    en: str
+
+    def __new__(cls, field: str, ja: str, en: str) -> Section:
+        member = str.__new__(cls, field)
+        member._value_ = field
+        member.ja = ja
+        member.en = en
+        return member
+
+    summary = "summary", "要約", "Summary"
+    needs = "needs", "顧客の課題・ニーズ", "Needs and pain points"
+    objections = "objections", "懸念・反論", "Objections and concerns"
+    questions = "questions", "顧客からの質問", "Questions the customer asked"
+    decisions = "decisions", "決定事項", "Decisions"
+    next_actions = "next_actions", "ネクストアクション", "Next actions"
+    budget = "budget", "予算・金額", "Budget and prices"
+    timeline = "timeline", "スケジュール", "Timeline"
+    decision_makers = "decision_makers", "意思決定者", "Decision makers"
+    competitors = "competitors", "競合", "Competitors"
+    products = "products", "製品", "Products"
+
+    def heading(self, language: str) -> str:
+        """The heading in ``language``: Japanese for ``ja``, English for every other language."""
+        return self.ja if language == "ja" else self.en
+
+
+# The item lists in display order: the Markdown rendering, the command line and the dashboard follow it.
+SECTIONS: tuple[Section, ...] = tuple(Section)
+
+
+def section_item_type(name: str) -> type[MinutesItem]:
+    """The item class of the section ``name`` (``MinutesItem``, ``NextAction``, ``MoneyItem`` ...)."""
+    (item_type,) = get_args(MinutesDoc.model_fields[name].annotation)
+    if not (isinstance(item_type, type) and issubclass(item_type, MinutesItem)):
+        raise TypeError(f"{name} is not an item list of the minutes")
+    return item_type
