@@ -89,23 +89,21 @@ async def import_transactions_file(
     """Import transactions: every row is validated; the file is imported whole or not at all. Rows imported before
     (by id, or by content from any file or format) are skipped and reported as already present."""
     name = check_filename(file.filename or "")
-    values: dict[str, Any] = {
-        "source": source,
-        "customer_source": customer_source,
-        "file_format": file_format,
-        "header": header,
-        "delimiter": delimiter,
-        "encoding": encoding,
-        "date_format": date_format,
-        "timezone": timezone,
-        "currency": currency,
-        "return_prefix": return_prefix,
-    }
     try:
-        if preset:
-            options = ImportOptions.from_preset(preset, mapping=_mapping(mapping), **values)
-        else:
-            options = ImportOptions(mapping=_mapping(mapping), **{k: v for k, v in values.items() if v is not None})
+        options = ImportOptions.build(
+            preset=preset,
+            mapping=_mapping(mapping),
+            source=source,
+            customer_source=customer_source,
+            file_format=file_format,
+            header=header,
+            delimiter=delimiter,
+            encoding=encoding,
+            date_format=date_format,
+            timezone=timezone,
+            currency=currency,
+            return_prefix=return_prefix,
+        )
         runtime.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=runtime.settings.tmp_dir) as tmp:
             # Keep the uploaded name: the format is told by its extension.

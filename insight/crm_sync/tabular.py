@@ -178,6 +178,48 @@ class ImportOptions:
                 ) from None
 
     @classmethod
+    def build(
+        cls,
+        *,
+        preset: str | None = None,
+        mapping: Mapping[str, str] | None = None,
+        source: str | None = None,
+        customer_source: str | None = None,
+        file_format: str | None = None,
+        header: bool | None = None,
+        delimiter: str | None = None,
+        encoding: str | None = None,
+        date_format: str | None = None,
+        timezone: str | None = None,
+        currency: str | None = None,
+        return_prefix: str | None = None,
+    ) -> ImportOptions:
+        """Options from what a caller (command line or API request) was given: ``None`` means not given.
+
+        Values not given keep their defaults; with a preset, its layout, currency, date format and return prefix
+        fill them (``from_preset``).
+
+        Raises:
+            InvalidImport: an unknown preset or text encoding.
+        """
+        values: dict[str, Any] = {
+            "source": source,
+            "customer_source": customer_source,
+            "file_format": file_format,
+            "header": header,
+            "delimiter": delimiter,
+            "encoding": encoding,
+            "date_format": date_format,
+            "timezone": timezone,
+            "currency": currency,
+            "return_prefix": return_prefix,
+        }
+        given = dict(mapping or {})
+        if preset:
+            return cls.from_preset(preset, mapping=given, **values)
+        return cls(mapping=given, **{k: v for k, v in values.items() if v is not None})
+
+    @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> ImportOptions:
         """Options for a known data set (``online-retail``, ``cdnow``, ``cdnow-sample``), with overrides on top."""
         if name not in PRESETS:
