@@ -12,7 +12,9 @@ from insight.repositories import minutes as minutes_repo
 
 
 @dataclass(frozen=True)
-class ItemView:
+class MinutesCardItem:
+    """One item of the card, ready to show: its text, details line and evidence (time, utterance, confidence)."""
+
     text: str
     details: str
     start: float
@@ -21,14 +23,16 @@ class ItemView:
 
 
 @dataclass(frozen=True)
-class MinutesView:
+class MinutesCard:
+    """The minutes of a call as the page shows them: headed sections of items, in the page's language."""
+
     notice: str | None
     backend: str
-    sections: list[tuple[str, list[ItemView]]]
+    sections: list[tuple[str, list[MinutesCardItem]]]
     sentiment: str | None
 
 
-def minutes_view(session: Session, call_id: int, *, original: bool, lang: str) -> MinutesView | None:
+def minutes_card(session: Session, call_id: int, *, original: bool, lang: str) -> MinutesCard | None:
     """The call's minutes for the page (the original only when the page shows the original transcript)."""
     row = minutes_repo.get(session, call_id)
     if row is None:
@@ -38,17 +42,20 @@ def minutes_view(session: Session, call_id: int, *, original: bool, lang: str) -
         return None
     doc = MinutesDoc.model_validate(content)
     t = labels_for(lang)
-    sections: list[tuple[str, list[ItemView]]] = []
+    sections: list[tuple[str, list[MinutesCardItem]]] = []
     for name in SECTIONS:
         items: list[MinutesItem] = getattr(doc, name)
         if items:
             sections.append(
                 (
                     t[name],
-                    [ItemView(i.text, item_details(i, t), i.start, i.utterance_ids[0], i.confidence) for i in items],
+                    [
+                        MinutesCardItem(i.text, item_details(i, t), i.start, i.utterance_ids[0], i.confidence)
+                        for i in items
+                    ],
                 )
             )
     sentiment = None
     if doc.sentiment is not None:
         sentiment = f"{t['sentiment']}: {sentiment_text(doc.sentiment, t)}"
-    return MinutesView(notice=doc.notice, backend=row.backend, sections=sections, sentiment=sentiment)
+    return MinutesCard(notice=doc.notice, backend=row.backend, sections=sections, sentiment=sentiment)

@@ -23,7 +23,7 @@ from api.auth import (
     require_original,
 )
 from api.dashboard.i18n import STRINGS, pick_language
-from api.dashboard.minutes import minutes_view
+from api.dashboard.minutes import minutes_card
 from api.deps import RuntimeDep, SessionDep
 from api.routing import Route
 from insight import audit
@@ -125,7 +125,7 @@ def call_page(
             "speakers": speakers,
             "names": names,
             "metrics": metrics.metrics if (metrics := speakers_repo.get_metrics(session, call_id)) else None,
-            "minutes": minutes_view(session, call_id, original=original, lang=pick_language(request)),
+            "minutes": minutes_card(session, call_id, original=original, lang=pick_language(request)),
         },
     )
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from insight.nlp.minutes.schemas import MinutesDoc
 
 
+# The minutes document is served as stored (``minutes``, the domain schema itself), with the call and its view.
 class MinutesPublic(BaseModel):
     call_id: int
     status: str = Field(description="The call's processing status.")

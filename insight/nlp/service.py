@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from insight.errors import NotFound
 from insight.nlp.embeddings import Embedder, LazyEmbedder
-from insight.nlp.minutes.llm import LlmConfig, LlmMinutesWriter, WrittenMinutes, write_minutes
+from insight.nlp.minutes.llm import LlmConfig, LlmMinutesWriter, WriterResult, write_minutes
 from insight.nlp.minutes.redaction import call_redactor, redact_call
 from insight.nlp.minutes.schemas import MinutesDoc, RoleName
 from insight.nlp.minutes.writer import MinutesOptions, MinutesUtterance, OfflineMinutesWriter
@@ -163,12 +163,12 @@ def analyze_call(
     with _ANALYZE_LOCK:
         if on_progress is not None:
             on_progress(0.1)
-        written: WrittenMinutes
+        written: WriterResult
         if lang is None:
             code = call.language or call.language_hint or "unknown"
             notice = f"Minutes are written for Japanese and English calls; this call's language is {code!r}."
             doc = MinutesDoc(language=code, reference_date=reference, status="unsupported_language", notice=notice)
-            written = WrittenMinutes(doc=doc, backend="offline")
+            written = WriterResult(doc=doc, backend="offline")
         else:
             offline = OfflineMinutesWriter(embedder or LazyEmbedder(config.embedding_model), options=options)
             llm = LlmMinutesWriter(config.llm) if config.llm is not None else None

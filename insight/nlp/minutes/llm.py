@@ -254,8 +254,12 @@ def _to_doc(offline: MinutesDoc, answer: BaseModel, by_id: dict[int, MinutesUtte
 
 
 @dataclass(frozen=True)
-class WrittenMinutes:
-    """Minutes with the backend that wrote them; ``fallback_reason`` says why the LLM's were not used."""
+class WriterResult:
+    """What :func:`write_minutes` returns: the minutes document and which writer wrote it.
+
+    ``backend`` and ``model`` are stored beside the document (``models.Minutes``); ``fallback_reason`` says why the
+    LLM's minutes were not used.
+    """
 
     doc: MinutesDoc
     backend: str
@@ -271,14 +275,14 @@ def write_minutes(
     lang: Lang,
     reference_date: date,
     catalog: EntityCatalog | None = None,
-) -> WrittenMinutes:
+) -> WriterResult:
     """Offline minutes, improved by the LLM when one is configured and it answers validly."""
     doc = offline.write(utterances, lang=lang, reference_date=reference_date, catalog=catalog)
     if llm is None or doc.status != "ok":
-        return WrittenMinutes(doc=doc, backend=offline.name)
+        return WriterResult(doc=doc, backend=offline.name)
     try:
         better = llm.improve(doc, utterances, lang=lang, reference_date=reference_date)
     except LlmError as exc:
         log.warning("LLM minutes failed, keeping the offline minutes: %s", exc.message)
-        return WrittenMinutes(doc=doc, backend=offline.name, fallback_reason=exc.message)
-    return WrittenMinutes(doc=better, backend=llm.name, model=llm.model)
+        return WriterResult(doc=doc, backend=offline.name, fallback_reason=exc.message)
+    return WriterResult(doc=better, backend=llm.name, model=llm.model)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from insight.nlp.embeddings import LazyEmbedder
-from insight.nlp.minutes.llm import LlmMinutesWriter, WrittenMinutes, write_minutes
+from insight.nlp.minutes.llm import LlmMinutesWriter, WriterResult, write_minutes
 from insight.nlp.minutes.redaction import redact_call
 from insight.nlp.minutes.writer import MinutesUtterance, OfflineMinutesWriter
 from insight.nlp.pii import PiiRedactor
@@ -25,8 +25,11 @@ from insight.transcribe.types import TranscribeOptions
 
 
 @dataclass(frozen=True)
-class LocalMinutes:
-    written: WrittenMinutes
+class FileMinutesResult:
+    """The minutes of an audio file: the writer's result, its redacted form (``None`` when redaction is off), the
+    utterances its items cite and the length of the recording."""
+
+    written: WriterResult
     redacted: dict[str, Any] | None
     utterances: list[MinutesUtterance]
     duration_s: float
@@ -43,7 +46,7 @@ def minutes_for_file(
     num_speakers: int | None = None,
     max_duration_s: float = 4 * 3600.0,
     on_progress: Callable[[float], None] | None = None,
-) -> LocalMinutes:
+) -> FileMinutesResult:
     """Transcribe ``path``, separate its speakers and write its minutes (plus the redacted form when configured).
 
     Raises:
@@ -78,6 +81,6 @@ def minutes_for_file(
         _, redacted = redact_call([u.text for u in utterances], content, redactor, config.allow_list)
     if on_progress is not None:
         on_progress(1.0)
-    return LocalMinutes(
+    return FileMinutesResult(
         written=written, redacted=redacted, utterances=minutes_utterances, duration_s=transcript.duration_s
     )

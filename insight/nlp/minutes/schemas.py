@@ -3,6 +3,12 @@
 Every item cites its evidence: the ids of the utterances it comes from (``utterance_ids``), the time of the first
 one (``start``, seconds into the call) and a ``confidence`` in [0, 1]. The document is stored as JSON
 (``models.Minutes.content``) and rendered as Markdown by :mod:`insight.nlp.minutes.render`.
+
+:class:`MinutesDoc` is the one minutes document of every layer. Around it: ``models.Minutes`` is its stored row
+(both forms, original and redacted, plus the backend that wrote it), ``llm.WriterResult`` what the writers return
+(the document and which backend wrote it), ``local.FileMinutesResult`` the minutes of an audio file with their
+evidence utterances, ``api.schemas.minutes.MinutesPublic`` the API answer (the document as it is, plus the call and
+its view) and ``api.dashboard.minutes.MinutesCard`` the call page's card (display-ready text).
 """
 
 from __future__ import annotations
