@@ -92,7 +92,7 @@ class _Totals:
     def add(self, row: ParsedRow) -> None:
         units = round(row.amount * SCALE)
         self.gross += units
-        if row.customer_ref is None:
+        if row.customer_external_id is None:
             self.no_customer += units
         if row.is_return:
             self.returns += units
@@ -162,7 +162,7 @@ def import_transactions(
                         report.return_rows += 1
                     else:
                         report.sales_rows += 1
-                    if parsed.customer_ref is None:
+                    if parsed.customer_external_id is None:
                         report.rows_no_customer += 1
                         report.no_customer_return_rows += parsed.is_return
                         continue

@@ -261,7 +261,7 @@ class ParsedRow(NamedTuple):
     """
 
     row: int
-    customer_ref: str | None
+    customer_external_id: str | None
     customer_name: str | None
     country: str | None
     external_id: str

@@ -23,7 +23,7 @@ KEYED = "import_keyed"  # the staged rows with their final keys, less those alre
 NEW_CUSTOMERS = "import_new_customer"
 STAGING_COLUMNS = (
     "row_no",
-    "customer_ref",
+    "customer_external_id",
     "customer_name",
     "country",
     "external_id",
@@ -52,13 +52,14 @@ def create_staging(conn: Connection) -> None:
     drop_staging(conn)
     for table in (STAGING, KEYED):
         conn.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE {table} (row_no INTEGER NOT NULL, customer_ref VARCHAR(255) NOT NULL, "
+            f"CREATE TEMPORARY TABLE {table} (row_no INTEGER NOT NULL, customer_external_id VARCHAR(255) NOT NULL, "
             f"customer_name VARCHAR(255), country VARCHAR(64), external_id VARCHAR(255) NOT NULL, "
             f"occurred_at {ts} NOT NULL, amount {money} NOT NULL, currency VARCHAR(3), quantity {real}, "
             f"unit_price {money}, order_id VARCHAR(255) NOT NULL, product VARCHAR(255), is_return {boolean} NOT NULL)"
         )
     conn.exec_driver_sql(
-        f"CREATE TEMPORARY TABLE {NEW_CUSTOMERS} (ref VARCHAR(255) PRIMARY KEY, name VARCHAR(255), country VARCHAR(64))"
+        f"CREATE TEMPORARY TABLE {NEW_CUSTOMERS} "
+        "(external_id VARCHAR(255) PRIMARY KEY, name VARCHAR(255), country VARCHAR(64))"
     )
 
 
@@ -150,17 +151,20 @@ def create_missing_customers(conn: Connection, *, customer_source: str, now: dat
     """
     conn.execute(
         text(
-            f"INSERT INTO {NEW_CUSTOMERS} (ref, name, country) "
-            f"SELECT s.customer_ref, MIN(s.customer_name), MIN(s.country) FROM {KEYED} s "
+            f"INSERT INTO {NEW_CUSTOMERS} (external_id, name, country) "
+            f"SELECT s.customer_external_id, MIN(s.customer_name), MIN(s.country) FROM {KEYED} s "
             "WHERE NOT EXISTS (SELECT 1 FROM customer_external_id x "
-            "WHERE x.source = :source AND x.external_id = s.customer_ref) "
-            "GROUP BY s.customer_ref"
+            "WHERE x.source = :source AND x.external_id = s.customer_external_id) "
+            "GROUP BY s.customer_external_id"
         ),
         {"source": customer_source},
     )
     created = 0
     last = ""
-    page = text(f"SELECT ref, name, country FROM {NEW_CUSTOMERS} WHERE ref > :last ORDER BY ref LIMIT :n")
+    page = text(
+        f"SELECT external_id, name, country FROM {NEW_CUSTOMERS} "
+        "WHERE external_id > :last ORDER BY external_id LIMIT :n"
+    )
     customer_table = Customer.__table__  # type: ignore[attr-defined]
     ext_table = CustomerExternalId.__table__  # type: ignore[attr-defined]
     while True:
@@ -189,7 +193,7 @@ def merge_staged(conn: Connection, *, source: str, customer_source: str, now: da
         "quantity, unit_price, order_id, product, is_return, imported_at) "
         "SELECT x.customer_id, :source, s.external_id, s.occurred_at, s.amount, s.currency, s.quantity, "
         f"s.unit_price, s.order_id, s.product, s.is_return, :now FROM {KEYED} s "
-        "JOIN customer_external_id x ON x.source = :customer_source AND x.external_id = s.customer_ref "
+        "JOIN customer_external_id x ON x.source = :customer_source AND x.external_id = s.customer_external_id "
         # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT to parse it (sqlite.org/lang_upsert.html).
         "WHERE 1 = 1 ON CONFLICT (source, external_id) DO NOTHING"
     ).bindparams(bindparam("now", type_=UTCDateTime()))
