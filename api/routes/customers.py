@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter
 
 from api.auth import PrincipalDep
@@ -45,13 +47,10 @@ def to_public(record: CustomerRecord) -> CustomerRecordPublic:
             rfm_cell=f"{snap.r_score}{snap.f_score}{snap.m_score}",
             segment=None
             if record.segment is None
-            else SegmentLabelPublic(
-                key=record.segment.key, label_en=record.segment.label_en, label_ja=record.segment.label_ja
-            ),
+            else SegmentLabelPublic.model_validate(record.segment, from_attributes=True),
             decile=snap.decile,
             ltv=round(snap.ltv, 2),
         )
-    s = record.summary
     return CustomerRecordPublic(
         profile=CustomerPublic(
             id=c.id,
@@ -61,7 +60,7 @@ def to_public(record: CustomerRecord) -> CustomerRecordPublic:
             phone=c.phone,
             country=c.country,
             properties=c.properties,
-            external_ids=[ExternalIdPublic(source=x.source, external_id=x.external_id) for x in record.external_ids],
+            external_ids=[ExternalIdPublic.model_validate(x, from_attributes=True) for x in record.external_ids],
             created_at=c.created_at,
             updated_at=c.updated_at,
         ),
@@ -78,18 +77,9 @@ def to_public(record: CustomerRecord) -> CustomerRecordPublic:
             )
             for h, r in record.history
         ],
-        transactions=TransactionsSummaryPublic(
-            transactions=s.transactions,
-            sales=s.sales,
-            returns=s.returns,
-            orders=s.orders,
-            gross_sales=s.gross_sales,
-            returns_amount=s.returns_amount,
-            net_revenue=s.net_revenue,
-            first_purchase_at=s.first_purchase_at,
-            last_purchase_at=s.last_purchase_at,
-            currencies=s.currencies,
-            recent=[TransactionPublic.model_validate(t, from_attributes=True) for t in record.recent],
+        transactions=TransactionsSummaryPublic.model_validate(
+            asdict(record.summary)
+            | {"recent": [TransactionPublic.model_validate(t, from_attributes=True) for t in record.recent]}
         ),
         deals=[DealPublic.model_validate(d, from_attributes=True) for d in record.deals],
         calls=[
