@@ -338,7 +338,7 @@ def main() -> None:
             }
         )
         server = subprocess.Popen(
-            [sys.executable, "-m", "insight.cli", "serve", "--no-worker", "--port", str(port)]
+            [sys.executable, "-m", "api.cli", "serve", "--no-worker", "--port", str(port)]
             + ["--workers", str(args.workers)],
             env=env,
             stdout=subprocess.DEVNULL,

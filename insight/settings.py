@@ -1,6 +1,6 @@
 """Settings for insight, read from ``INSIGHT_*`` environment variables or a ``.env`` file.
 
-Read them only at the composition roots (``api/main.py``, ``insight/worker.py``, ``insight/cli.py``) and pass the
+Read them only at the composition roots (``api/main.py``, ``insight/worker.py``, ``insight/cli/``) and pass the
 values down; nothing in the library reads the environment on its own.
 """
 

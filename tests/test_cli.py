@@ -37,7 +37,7 @@ def cli_env(data_dir: Path) -> dict[str, str]:
 
 def insight(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "insight.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "api.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -181,7 +181,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         [
             sys.executable,
             "-m",
-            "insight.cli",
+            "api.cli",
             "users",
             "create",
             "ops@example.com",
@@ -203,7 +203,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     env["INSIGHT_TOKEN"] = token
     log = tmp_path / "serve.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "insight.cli", "serve"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+        [sys.executable, "-m", "api.cli", "serve"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -307,7 +307,7 @@ def test_serve_with_several_processes(tmp_path: Path) -> None:
     env.update({"INSIGHT_PORT": str(port), "INSIGHT_LOG_FORMAT": "text"})
     log = tmp_path / "serve.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "insight.cli", "serve", "--no-worker", "--workers", "2"],
+        [sys.executable, "-m", "api.cli", "serve", "--no-worker", "--workers", "2"],
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,

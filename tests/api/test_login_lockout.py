@@ -193,7 +193,7 @@ def test_insight_serve_ignores_forwarded_for_from_local_clients(tmp_path: Path) 
     )
     log = tmp_path / "serve.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "insight.cli", "serve", "--no-worker"],
+        [sys.executable, "-m", "api.cli", "serve", "--no-worker"],
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
