@@ -165,7 +165,7 @@ def test_uploads_survive_kills_and_a_dropped_database(
     port = free_port()
     server_log = tmp_path / "serve.log"
     server = subprocess.Popen(
-        [sys.executable, "-m", "insight.cli", "serve", "--no-worker", "--port", str(port)],
+        [sys.executable, "-m", "api.cli", "serve", "--no-worker", "--port", str(port)],
         env=env,
         stdout=server_log.open("wb"),
         stderr=subprocess.STDOUT,
