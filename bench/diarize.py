@@ -35,12 +35,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from insight.demo import samples  # noqa: E402
+from insight.model_holder import Models  # noqa: E402
 from insight.settings import Settings  # noqa: E402
 from insight.transcribe.audio import iter_windows  # noqa: E402
 from insight.transcribe.audio_probe import probe_audio  # noqa: E402
 from insight.transcribe.core import transcribe_path  # noqa: E402
 from insight.transcribe.der import der  # noqa: E402
-from insight.transcribe.diarize import VoiceEncoder, diarize_stream  # noqa: E402
+from insight.transcribe.diarize import diarize_stream  # noqa: E402
 from insight.transcribe.engine import WhisperTranscriber  # noqa: E402
 from insight.transcribe.provision import resolve_whisper_model  # noqa: E402
 from insight.transcribe.types import TranscribeOptions  # noqa: E402
@@ -112,7 +113,7 @@ def main() -> None:
     settings = Settings()
     model = resolve_whisper_model(settings.whisper_model, settings.models_dir, allow_download=False)
     transcriber = WhisperTranscriber(model, compute_type="int8")
-    encoder = VoiceEncoder.shared()
+    encoder = Models(settings).voice_encoder()
     scripts = [s for s in samples.SCRIPTS if s.language == "ja" or samples.english_available()]
     scripts += [JA_THREE] + ([EN_THREE] if samples.english_available() else [])
     # Warm-up: the first mel spectrogram compiles librosa's kernels; a worker pays that once per process.

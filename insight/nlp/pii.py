@@ -63,6 +63,8 @@ from insight.nlp.types import EntityCatalog, EntityLabel, Lang, PiiKind, PiiSpan
 if TYPE_CHECKING:
     from spacy.tokens import Doc
 
+    from insight.nlp.pipelines import NlpSource
+
 PLACEHOLDERS: dict[Lang, dict[PiiKind, str]] = {
     "ja": {
         PiiKind.PHONE: "[電話番号]",
@@ -695,6 +697,7 @@ class PiiRedactor:
             found only by patterns (田中さん, "Mr. Smith", "my name is ...").
         catalog: Competitors and products; their names are never taken for people (サイボウズさん).
         placeholders: Override the placeholder text per kind.
+        nlp: The spaCy pipeline of a language (the runtime's ``Models.nlp``); the process-wide one by default.
 
     Example:
         >>> PiiRedactor("ja", use_ner=False).redact("田中さんの携帯は090-1234-5678です").text
@@ -710,8 +713,10 @@ class PiiRedactor:
         use_ner: bool = True,
         catalog: EntityCatalog | None = None,
         placeholders: Mapping[PiiKind, str] | None = None,
+        nlp: NlpSource | None = None,
     ) -> None:
         self.lang: Lang = lang
+        self._nlp = nlp
         self.kinds = frozenset(kinds) if kinds is not None else frozenset(PiiKind)
         self.use_ner = use_ner
         allowed = list(allow_list)
@@ -746,7 +751,8 @@ class PiiRedactor:
     def _parse(self, texts: Sequence[str], batch_size: int = 64) -> list[Doc]:
         from insight.nlp.pipelines import NER_ONLY_DISABLE, parse_many
 
-        return parse_many(texts, self.lang, disable=NER_ONLY_DISABLE[self.lang], batch_size=batch_size)
+        nlp = self._nlp(self.lang) if self._nlp is not None else None
+        return parse_many(texts, self.lang, disable=NER_ONLY_DISABLE[self.lang], batch_size=batch_size, nlp=nlp)
 
     def _find(self, text: str, doc: Doc | None) -> list[PiiSpan]:
         folded = fold_width(text)

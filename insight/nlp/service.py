@@ -20,7 +20,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from insight.errors import NotFound
-from insight.nlp.embeddings import Embedder, LazyEmbedder
+from insight.model_holder import Models
+from insight.nlp.embeddings import LazyEmbedder
 from insight.nlp.minutes.llm import LlmConfig, LlmMinutesWriter, WriterResult, write_minutes
 from insight.nlp.minutes.redaction import call_redactor, redact_call
 from insight.nlp.minutes.schemas import MinutesDoc, RoleName
@@ -138,11 +139,13 @@ def analyze_call(
     engine: Engine,
     call_id: int,
     config: AnalyzeConfig,
-    embedder: Embedder | None = None,
+    models: Models,
     options: MinutesOptions | None = None,
     on_progress: Callable[[float], None] | None = None,
 ) -> Callable[[Session], None]:
     """Redact and write the minutes of a call; returns the writer for the caller's transaction.
+
+    ``models`` gives the spaCy pipeline and the sentence encoder, each loaded only when the call needs it.
 
     Raises:
         NotFound: the call is gone.
@@ -159,7 +162,9 @@ def analyze_call(
         names = {s.label: s.name for s in speakers}
         lang = _language(call, rows)
         reference = call_date(call, config.timezone)
-    redactor = call_redactor(lang, enabled=config.redaction, allow_list=config.allow_list, catalog=config.catalog)
+    redactor = call_redactor(
+        lang, enabled=config.redaction, allow_list=config.allow_list, catalog=config.catalog, nlp=models.nlp
+    )
     with _ANALYZE_LOCK:
         if on_progress is not None:
             on_progress(0.1)
@@ -170,7 +175,8 @@ def analyze_call(
             doc = MinutesDoc(language=code, reference_date=reference, status="unsupported_language", notice=notice)
             written = WriterResult(doc=doc, backend="offline")
         else:
-            offline = OfflineMinutesWriter(embedder or LazyEmbedder(config.embedding_model), options=options)
+            embedder = LazyEmbedder(models.embedder, models.settings.embedding_model)
+            offline = OfflineMinutesWriter(embedder, options=options, nlp=models.nlp)
             llm = LlmMinutesWriter(config.llm) if config.llm is not None else None
             written = write_minutes(
                 to_minutes_utterances(rows, roles, names),

@@ -20,7 +20,9 @@ def make_handler(runtime: Runtime) -> Handler:
     def handle(job: Job, ctx: JobContext) -> Apply:
         assert job.call_id is not None
         call_id = job.call_id
-        write = analyze_call(engine=runtime.engine, call_id=call_id, config=config, on_progress=ctx.report)
+        write = analyze_call(
+            engine=runtime.engine, call_id=call_id, config=config, models=runtime.models, on_progress=ctx.report
+        )
 
         def apply(session: Session) -> list[str]:
             write(session)

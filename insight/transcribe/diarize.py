@@ -21,7 +21,6 @@ few regions of a second or more, so when those give too few windows to cluster o
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -80,10 +79,7 @@ class DiarizeOptions:
 
 
 class VoiceEncoder:
-    """resemblyzer's speaker encoder (weights ship in its wheel), loaded once per process."""
-
-    _lock = threading.Lock()
-    _instance: VoiceEncoder | None = None
+    """resemblyzer's speaker encoder (weights ship in its wheel); ``Models.voice_encoder`` loads one per process."""
 
     def __init__(self) -> None:
         import torch
@@ -92,13 +88,6 @@ class VoiceEncoder:
         torch.set_grad_enabled(False)
         self._torch = torch
         self._encoder = _Encoder("cpu", verbose=False)
-
-    @classmethod
-    def shared(cls) -> VoiceEncoder:
-        with cls._lock:
-            if cls._instance is None:
-                cls._instance = cls()
-            return cls._instance
 
     def embed_windows(
         self, audio: Audio, regions: Sequence[tuple[int, int]], windows: Sequence[tuple[int, int, int]]
@@ -280,13 +269,16 @@ def diarize_stream(
         chunks: consecutive 16 kHz mono float32 pieces of the recording with their start times.
         num_speakers: known number of speakers (from the upload's metadata); estimated when None.
         options: tuning knobs.
-        encoder: the voice encoder (the shared one by default).
+        encoder: the voice encoder (the process-wide one of ``shared_models`` by default).
 
     Returns:
         Turns in time order with speakers numbered by first appearance, and each speaker's centroid.
     """
     options = options or DiarizeOptions()
-    encoder = encoder or VoiceEncoder.shared()
+    if encoder is None:
+        from insight.model_holder import shared_models
+
+        encoder = shared_models().voice_encoder()
     regions: list[tuple[int, int]] = []  # absolute sample spans
     windows: list[tuple[int, int, int]] = []
     parts: list[Embeddings] = []

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from insight.model_holder import Models
 from insight.transcribe.audio import iter_windows
 from insight.transcribe.core import transcribe_file
 from insight.transcribe.diarize import SpeakerLookup, diarize_stream
-from insight.transcribe.engine import Transcriber
 from insight.transcribe.service import to_rows
 from insight.transcribe.speakers import (
     SpeakerDraft,
@@ -52,7 +52,7 @@ class SpeakerTranscript:
 def transcribe_speakers(
     path: Path,
     *,
-    transcriber: Transcriber,
+    models: Models,
     options: TranscribeOptions,
     rep_channel: int | None = None,
     num_speakers: int | None = None,
@@ -63,7 +63,7 @@ def transcribe_speakers(
 
     Args:
         path: The recording.
-        transcriber: The ASR engine.
+        models: The ASR model, and the voice encoder for a mono recording (loaded only then).
         options: Language and decoding knobs; ``split_channels=False`` treats stereo as one mixed voice track.
         rep_channel: Stereo: the channel the rep is on (0 = left, 1 = right); the other side is the customer.
         num_speakers: Mono: the number of speakers when known (otherwise estimated).
@@ -78,7 +78,7 @@ def transcribe_speakers(
     """
     transcript = transcribe_file(
         path,
-        transcriber=transcriber,
+        transcriber=models.transcriber(),
         options=options,
         max_duration_s=max_duration_s,
         on_progress=(lambda f: on_progress(_TRANSCRIBE_SHARE * f)) if on_progress is not None else None,
@@ -94,7 +94,7 @@ def transcribe_speakers(
             (w.offset_s, np.ascontiguousarray(w.samples[0]))
             for w in iter_windows(path, split_channels=False, window_s=options.window_s)
         )
-        result = diarize_stream(chunks, num_speakers=num_speakers)
+        result = diarize_stream(chunks, num_speakers=num_speakers, encoder=models.voice_encoder())
         lookup: Callable[[float], int | None] = SpeakerLookup(result.turns) if result.turns else _constant(0)
         drafts = split_by_speaker(rows, lookup)
     else:

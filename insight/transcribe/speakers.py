@@ -34,6 +34,7 @@ from insight import pipeline
 from insight.auth import policy
 from insight.db import session_scope
 from insight.errors import Forbidden, InvalidUpload, NotFound
+from insight.model_holder import Models
 from insight.repositories import calls as calls_repo
 from insight.repositories import speakers as speakers_repo
 from insight.repositories import transcripts as transcripts_repo
@@ -291,10 +292,13 @@ def diarize_call(
     engine: Engine,
     store: AudioStore,
     call_id: int,
+    models: Models,
     window_s: float = 600.0,
     on_progress: Callable[[float], None] | None = None,
 ) -> Callable[[Session], None]:
     """Find the speakers of a transcribed call and their roles; returns the writer for the caller's transaction.
+
+    ``models`` gives the voice encoder, loaded only when the call needs it (mono, or a rep with a voice profile).
 
     Raises:
         NotFound: the call or its audio is gone.
@@ -323,7 +327,7 @@ def diarize_call(
         drafts = _stereo_drafts(rows)
         speakers = collect_speakers(drafts)
         if rep_key:
-            prints = _channel_prints(path, window_s, VoiceEncoder.shared())
+            prints = _channel_prints(path, window_s, models.voice_encoder())
             for s in speakers.values():
                 if s.channel is not None and s.channel in prints:
                     s.embedding = prints[s.channel]
@@ -336,7 +340,7 @@ def diarize_call(
                 if on_progress is not None:
                     on_progress(min(1.0, (window.offset_s + window.samples.shape[1] / SAMPLE_RATE) / total))
 
-        result = diarize_stream(chunks(), num_speakers=num_speakers)
+        result = diarize_stream(chunks(), num_speakers=num_speakers, encoder=models.voice_encoder())
         lookup: Callable[[float], int | None] = SpeakerLookup(result.turns) if result.turns else (lambda _t: 0)
         drafts = split_by_speaker(rows, lookup)
         speakers = collect_speakers(drafts)

@@ -25,7 +25,7 @@ def make_handler(runtime: Runtime) -> Handler:
         write = transcribe_call(
             engine=runtime.engine,
             store=runtime.store,
-            transcriber=runtime.transcriber(),
+            transcriber=runtime.models.transcriber(),
             call_id=call_id,
             options=runtime.transcribe_options(),
             on_progress=ctx.report,
@@ -58,6 +58,7 @@ def make_diarize_handler(runtime: Runtime) -> Handler:
             engine=runtime.engine,
             store=runtime.store,
             call_id=call_id,
+            models=runtime.models,
             window_s=runtime.settings.window_s,
             on_progress=ctx.report,
         )

@@ -233,7 +233,7 @@ def test_failed_job_is_visible_and_can_be_retried(client: TestClient, runtime: R
         def transcribe(self, audio, **kw):  # type: ignore[no-untyped-def]
             return []
 
-    runtime.set_transcriber(SilentTranscriber())
+    runtime.models.set_transcriber(SilentTranscriber())
     wav = bad_audio.good_wav(tmp_path / "x.wav", seconds=1.0, channels=1)
     call_id = upload(client, wav).json()["id"]
     assert client.post(f"/api/calls/{call_id}/retry").status_code == 409  # not failed

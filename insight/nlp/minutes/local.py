@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from insight.model_holder import Models
 from insight.nlp.embeddings import LazyEmbedder
 from insight.nlp.minutes.llm import LlmMinutesWriter, WriterResult, write_minutes
 from insight.nlp.minutes.redaction import redact_call
@@ -19,7 +20,6 @@ from insight.nlp.minutes.writer import MinutesUtterance, OfflineMinutesWriter
 from insight.nlp.pii import PiiRedactor
 from insight.nlp.pipelines import normalize_lang
 from insight.nlp.service import AnalyzeConfig, to_minutes_utterances
-from insight.transcribe.engine import Transcriber
 from insight.transcribe.local import transcribe_speakers
 from insight.transcribe.types import TranscribeOptions
 
@@ -38,7 +38,7 @@ class FileMinutesResult:
 def minutes_for_file(
     path: Path,
     *,
-    transcriber: Transcriber,
+    models: Models,
     options: TranscribeOptions,
     config: AnalyzeConfig,
     reference_date: date,
@@ -49,12 +49,14 @@ def minutes_for_file(
 ) -> FileMinutesResult:
     """Transcribe ``path``, separate its speakers and write its minutes (plus the redacted form when configured).
 
+    ``models`` gives every model (built from the settings, as the worker's runtime does), each loaded when needed.
+
     Raises:
         InsightError: the file is not usable audio, or the language has no pipeline.
     """
     spoken = transcribe_speakers(
         path,
-        transcriber=transcriber,
+        models=models,
         options=options,
         rep_channel=rep_channel,
         num_speakers=num_speakers,
@@ -68,7 +70,7 @@ def minutes_for_file(
     )
     written = write_minutes(
         minutes_utterances,
-        offline=OfflineMinutesWriter(LazyEmbedder(config.embedding_model)),
+        offline=OfflineMinutesWriter(LazyEmbedder(models.embedder, models.settings.embedding_model), nlp=models.nlp),
         llm=LlmMinutesWriter(config.llm) if config.llm is not None else None,
         lang=lang,
         reference_date=reference_date,
@@ -76,7 +78,7 @@ def minutes_for_file(
     )
     redacted = None
     if config.redaction:
-        redactor = PiiRedactor(lang, allow_list=config.allow_list, catalog=config.catalog)
+        redactor = PiiRedactor(lang, allow_list=config.allow_list, catalog=config.catalog, nlp=models.nlp)
         content = written.doc.model_dump(mode="json")
         _, redacted = redact_call([u.text for u in utterances], content, redactor, config.allow_list)
     if on_progress is not None:

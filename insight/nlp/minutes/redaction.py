@@ -26,12 +26,15 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from insight.nlp.pii import AllowList, PiiRedactor
 from insight.nlp.text import fold_width
 from insight.nlp.types import EntityCatalog, Lang, PiiKind, PiiSpan, Redaction
 from insight.settings import Settings
+
+if TYPE_CHECKING:
+    from insight.nlp.pipelines import NlpSource
 
 # Keys whose values are free text that may quote the call; enumerations, dates, ids and numbers are kept.
 TEXT_KEYS = frozenset({"text", "name", "expression", "due_text", "title", "organization", "notice"})
@@ -264,22 +267,27 @@ def call_redactor(
     enabled: bool = True,
     allow_list: Iterable[str] = (),
     catalog: EntityCatalog | None = None,
+    nlp: NlpSource | None = None,
 ) -> PiiRedactor | None:
     """The redactor of a call in ``language`` (None when redaction is off).
 
     The analysis and every reader of its output build it this way, so they agree on what is a name. Building it is
-    cheap: the language pipeline loads only when it first finds names.
+    cheap: the language pipeline (from ``nlp``, the runtime's ``Models.nlp``; the process-wide one by default) loads
+    only when it first finds names.
     """
     if not enabled:
         return None
-    return PiiRedactor(redaction_language(language), allow_list=allow_list, catalog=catalog)
+    return PiiRedactor(redaction_language(language), allow_list=allow_list, catalog=catalog, nlp=nlp)
 
 
-def redactor_from_settings(settings: Settings, language: str | None) -> PiiRedactor | None:
+def redactor_from_settings(
+    settings: Settings, language: str | None, *, nlp: NlpSource | None = None
+) -> PiiRedactor | None:
     """:func:`call_redactor` configured as the analysis is (``INSIGHT_PII_*``, competitors and products)."""
     return call_redactor(
         language,
         enabled=settings.pii_redaction,
         allow_list=settings.pii_allow_list,
         catalog=EntityCatalog.from_lists(settings.competitors, settings.products),
+        nlp=nlp,
     )

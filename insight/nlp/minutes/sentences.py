@@ -12,12 +12,16 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from insight.nlp.dates import DateContext, find_dates
 from insight.nlp.minutes import cues
 from insight.nlp.minutes.schemas import MinutesItem, RoleName
 from insight.nlp.text import split_sentences
 from insight.nlp.types import DateMention, EntityLabel, Lang
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 # spaCy pipelines may not be thread-safe; one parse at a time per process.
 _PARSE_LOCK = threading.Lock()
@@ -150,13 +154,16 @@ def _continuation(pieces: list[tuple[MinutesUtterance, int, int]], k: int, u: Mi
     return None
 
 
-def parse_sentences(sentences: list[Sentence], lang: Lang, reference: date) -> None:
-    """Tokens (for the summary), person names and resolved dates of every sentence, in one batched parse."""
+def parse_sentences(sentences: list[Sentence], lang: Lang, reference: date, *, nlp: Language | None = None) -> None:
+    """Tokens (for the summary), person names and resolved dates of every sentence, in one batched parse.
+
+    ``nlp`` is the pipeline of ``lang`` (the process-wide one by default).
+    """
     from insight.nlp.entities import map_label
     from insight.nlp.pipelines import parse_many
 
     with _PARSE_LOCK:
-        docs = parse_many([s.clean for s in sentences], lang)
+        docs = parse_many([s.clean for s in sentences], lang, nlp=nlp)
     talk = cues.CONVERSATIONAL_STOP[lang]
     dates = DateContext()  # one per call: 来週の火曜日 … later 火曜日 is the same Tuesday
     for sentence, doc in zip(sentences, docs, strict=True):

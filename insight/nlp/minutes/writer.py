@@ -39,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -64,6 +64,9 @@ from insight.nlp.minutes.summarize import (
     trim_small_talk,
 )
 from insight.nlp.types import EntityCatalog, Lang
+
+if TYPE_CHECKING:
+    from insight.nlp.pipelines import NlpSource
 
 __all__ = ["MinutesOptions", "MinutesUtterance", "MinutesWriter", "OfflineMinutesWriter", "content_size"]
 
@@ -130,13 +133,17 @@ class OfflineMinutesWriter:
     Args:
         embedder: Sentence embeddings for the summary.
         options: Summary length and the empty/short thresholds.
+        nlp: The spaCy pipeline of a language (the runtime's ``Models.nlp``); the process-wide one by default.
     """
 
     name = "offline"
 
-    def __init__(self, embedder: Embedder, *, options: MinutesOptions | None = None) -> None:
+    def __init__(
+        self, embedder: Embedder, *, options: MinutesOptions | None = None, nlp: NlpSource | None = None
+    ) -> None:
         self.embedder = embedder
         self.options = options or MinutesOptions()
+        self.nlp = nlp
 
     def write(
         self,
@@ -168,7 +175,7 @@ class OfflineMinutesWriter:
             return base.model_copy(update={"status": "too_short", "notice": notice})
 
         sentences = split_into_sentences(spoken, lang)
-        parse_sentences(sentences, lang, reference_date)
+        parse_sentences(sentences, lang, reference_date, nlp=self.nlp(lang) if self.nlp is not None else None)
         participants = slots.participants(spoken, sentences, lang)
         names = {p.speaker: p.name for p in participants}
         own = slots.own_names(sentences, participants, lang)

@@ -246,7 +246,7 @@ def test_analyze_stage_stores_which_backend_wrote_the_minutes(
         for item in section:
             item["utterance_ids"] = [by_script_id[i] for i in item["utterance_ids"]]
     state.body = chat(json.dumps(answer))
-    write = analyze_call(engine=runtime.engine, call_id=call_id, config=config)
+    write = analyze_call(engine=runtime.engine, call_id=call_id, config=config, models=runtime.models)
     with session_scope(runtime.engine) as session:
         write(session)
     with Session(runtime.engine) as session:
@@ -256,7 +256,7 @@ def test_analyze_stage_stores_which_backend_wrote_the_minutes(
         assert row.content["summary"][0]["text"] == GOOD["summary"][0]["text"]
         assert row.content_redacted is not None
     state.status, state.body = 503, {"error": "overloaded"}
-    write = analyze_call(engine=runtime.engine, call_id=call_id, config=config)
+    write = analyze_call(engine=runtime.engine, call_id=call_id, config=config, models=runtime.models)
     with session_scope(runtime.engine) as session:
         write(session)
     with Session(runtime.engine) as session:

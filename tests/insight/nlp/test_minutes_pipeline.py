@@ -50,7 +50,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, samples.Samp
 def app_runtime(tmp_path: Path, db_url: str, transcriber: Any) -> Iterator[Runtime]:
     settings = make_settings(tmp_path, db_url, competitors=CATALOG["competitors"], timezone="Asia/Tokyo")
     runtime = Runtime.build(settings)
-    runtime.set_transcriber(transcriber)
+    runtime.models.set_transcriber(transcriber)
     yield runtime
     runtime.close()
 
@@ -357,7 +357,7 @@ class GermanTranscriber:
 def test_unsupported_language_is_redacted_and_says_so(
     client: TestClient, app_runtime: Runtime, people: dict[str, auth.Account], tmp_path: Path
 ) -> None:
-    app_runtime.set_transcriber(GermanTranscriber())
+    app_runtime.models.set_transcriber(GermanTranscriber())
     rep = people["rep"]
     wav = bad_audio.good_wav(tmp_path / "de.wav", seconds=4.0, channels=1)
     call_id = process(client, app_runtime, rep, wav)

@@ -140,7 +140,7 @@ def test_real_phone_call_downmixed_to_mono(phone_excerpts: dict[str, Reference],
 
 @pytest.fixture
 def pipeline_runtime(runtime: Runtime, transcriber: Any) -> Runtime:
-    runtime.set_transcriber(transcriber)
+    runtime.models.set_transcriber(transcriber)
     return runtime
 
 
