@@ -119,6 +119,19 @@ def test_transcribe_writes_who_said_what_in_every_format(tmp_path: Path, model_d
     assert {line.split(" ", 1)[0] for line in one.stdout.splitlines()} == {"S1"}
 
 
+def test_help_lists_every_command_and_the_core_needs_no_api(tmp_path: Path) -> None:
+    """The ``insight`` script (``api.cli``) lists serve with the rest; ``insight.cli`` alone loads nothing of api."""
+    listed = insight("--help", env=cli_env(tmp_path / "data"), timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    commands = set(re.findall(r"^│ (\S+)\s", listed.stdout, flags=re.MULTILINE))
+    assert {"serve", "worker", "upload", "show", "transcribe", "minutes", "samples"} <= commands
+    assert {"users", "tokens", "data", "calls", "models", "db", "import", "segments"} <= commands
+    probe = "import sys, insight.cli; print(sorted(m for m in sys.modules if m.split('.')[0] == 'api'))"
+    core = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert core.returncode == 0, core.stderr
+    assert core.stdout.strip() == "[]"
+
+
 def test_transcribe_refuses_unknown_formats_and_channels(tmp_path: Path) -> None:
     clip = bad_audio.good_wav(tmp_path / "x.wav", seconds=1.0, channels=1)
     env = cli_env(tmp_path / "data")
