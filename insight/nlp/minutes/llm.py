@@ -74,6 +74,8 @@ def _answer_model(schema: type[BaseModel], *, exclude: frozenset[str] = _MEASURE
     return create_model(f"{schema.__name__}Answer", __config__=ConfigDict(extra="forbid"), **fields)
 
 
+# The answer model of each item class. An owner's role is the model's to say (only its speaker label is not), and a
+# competitor or product it names must have a name.
 _ITEM_ANSWERS: dict[type[MinutesItem], type[BaseModel]] = {
     MinutesItem: _answer_model(MinutesItem),
     NextAction: _answer_model(NextAction, owner=(_answer_model(Owner, exclude=frozenset({"speaker"})), ...)),
