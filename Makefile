@@ -43,11 +43,12 @@ models: $(STAMP)
 demo: $(STAMP) system-deps models
 	bash scripts/demo.sh
 
-test: $(STAMP) system-deps models
+test: $(STAMP) system-deps models lint
 	INSIGHT_TEST_MODEL_DIR=$${INSIGHT_TEST_MODEL_DIR:-$(CURDIR)/.insight/models} $(BIN)/python -m pytest -q
 
+# Style, types and the import contracts in pyproject.toml (layers, repositories, domains' public modules).
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy insight api models
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy insight api models && $(BIN)/lint-imports
 
 stop:
 	@if [ -f .insight/server.pid ]; then kill $$(cat .insight/server.pid) 2>/dev/null || true; rm -f .insight/server.pid; echo stopped; fi
