@@ -11,6 +11,7 @@ from models import AuditEvent
 
 
 def add(session: Session, event: AuditEvent) -> AuditEvent:
+    """Append an event and flush, so its id is set."""
     session.add(event)
     session.flush()
     return event
@@ -25,6 +26,10 @@ def list_page(
     actor_user_id: int | None = None,
     since: datetime | None = None,
 ) -> tuple[list[AuditEvent], int]:
+    """A page of audit events, newest first, and how many events match the filters in all.
+
+    Filters left at None are not applied; ``since`` includes events at that very instant.
+    """
     query = select(AuditEvent)
     total = select(func.count()).select_from(AuditEvent)
     if action is not None:

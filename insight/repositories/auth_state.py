@@ -30,12 +30,14 @@ def bump_generation(session: Session) -> None:
 
 
 def login_failure(session: Session, address: str, email: str) -> LoginFailure | None:
+    """The failed sign-in record of this (address, e-mail), or None when there is none."""
     return session.exec(
         select(LoginFailure).where(LoginFailure.address == address, LoginFailure.email == email)
     ).first()
 
 
 def save_login_failure(session: Session, row: LoginFailure) -> LoginFailure:
+    """Insert or update a failed sign-in record and flush."""
     session.add(row)
     session.flush()
     return row

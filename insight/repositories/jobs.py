@@ -31,10 +31,12 @@ def get_or_create(
 
 
 def get(session: Session, job_id: int) -> Job | None:
+    """The job with this id, or None."""
     return session.get(Job, job_id)
 
 
 def for_call(session: Session, call_id: int) -> list[Job]:
+    """Every job of the call, in any state, oldest first."""
     return list(session.exec(select(Job).where(Job.call_id == call_id).order_by(col(Job.id))).all())
 
 
@@ -189,6 +191,7 @@ def reap_expired(session: Session, *, now: datetime | None = None) -> list[Job]:
 
 
 def count_due(session: Session, *, queue: str, now: datetime | None = None) -> int:
+    """How many queued jobs on ``queue`` are due at ``now`` (default: the current time)."""
     now = now or utcnow()
     return int(
         session.exec(
@@ -201,5 +204,6 @@ def count_due(session: Session, *, queue: str, now: datetime | None = None) -> i
 
 
 def count_by_state(session: Session) -> dict[tuple[str, str], int]:
+    """How many jobs there are per (queue, state)."""
     rows = session.exec(select(Job.queue, Job.state, func.count()).group_by(Job.queue, Job.state)).all()
     return {(q, s): int(n) for q, s, n in rows}

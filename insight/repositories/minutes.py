@@ -11,6 +11,7 @@ from models import Minutes, Utterance
 
 
 def get(session: Session, call_id: int) -> Minutes | None:
+    """The minutes of the call, or None before they are generated."""
     return session.get(Minutes, call_id)
 
 

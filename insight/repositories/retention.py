@@ -97,18 +97,22 @@ def calls_of_customer(session: Session, customer_id: int) -> list[Call]:
 
 
 def delete_calls(session: Session, ids: Sequence[int]) -> int:
+    """Delete the call rows ``ids`` (delete the rows pointing at them first). Returns how many were deleted."""
     if not ids:
         return 0
     return _rowcount(session.execute(delete(Call).where(col(Call.id).in_(list(ids)))))
 
 
 def delete_deals_of(session: Session, customer_id: int) -> int:
+    """Delete every deal of the customer. Returns how many were deleted."""
     return _rowcount(session.execute(delete(Deal).where(col(Deal.customer_id) == customer_id)))
 
 
 def referenced_hashes(session: Session) -> set[str]:
+    """The audio hash of every call: a stored audio file whose name is not among them belongs to no call."""
     return set(session.exec(select(Call.audio_sha256)).all())
 
 
 def delete_customer(session: Session, customer_id: int) -> int:
+    """Delete the customer row itself. Returns 1, or 0 when there was none."""
     return _rowcount(session.execute(delete(Customer).where(col(Customer.id) == customer_id)))

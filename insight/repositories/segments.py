@@ -86,6 +86,7 @@ FROM scored
 
 # -- runs ---------------------------------------------------------------------------------------------------------
 def create_run(session: Session, *, as_of: datetime, window_days: int | None, trigger: str) -> SegmentRun:
+    """Insert a segment run in state ``running`` and flush, so its id is set; :func:`fill_run` fills it."""
     run = SegmentRun(as_of=as_of, window_days=window_days, trigger=trigger)
     session.add(run)
     session.flush()
@@ -129,6 +130,16 @@ def left_out(conn: Connection | Session, *, as_of: datetime) -> tuple[int, float
 def finish_run(
     session: Session, *, run_id: int, duration_s: float, left_out: tuple[int, float] = (0, 0.0)
 ) -> SegmentRun:
+    """Mark a run done with its totals; returns the refreshed run.
+
+    The run's customer count and revenue (sum of ``monetary``) are read from its snapshot rows.
+
+    Args:
+        session: the write session.
+        run_id: the run filled by :func:`fill_run`.
+        duration_s: how long the computation took, in seconds.
+        left_out: customers with only cancellations/returns and their net amount, as :func:`left_out` returns them.
+    """
     cs = CustomerSegment
     customers, revenue = session.execute(
         sa_select(func.count(), func.coalesce(func.sum(cs.monetary), 0.0)).where(col(cs.run_id) == run_id)
@@ -153,6 +164,7 @@ def finish_run(
 
 
 def fail_run(session: Session, *, run_id: int, error: str) -> None:
+    """Mark a run failed with ``error`` (cut to 2000 characters)."""
     session.execute(
         update(SegmentRun)
         .where(col(SegmentRun.id) == run_id)
@@ -161,6 +173,7 @@ def fail_run(session: Session, *, run_id: int, error: str) -> None:
 
 
 def get_run(session: Session, run_id: int) -> SegmentRun | None:
+    """The run with this id, in any state, or None."""
     return session.get(SegmentRun, run_id)
 
 
@@ -177,21 +190,25 @@ def latest_runs(session: Session, *, limit: int = 2) -> list[SegmentRun]:
 
 
 def list_runs(session: Session, *, limit: int) -> list[SegmentRun]:
+    """The newest runs in any state (running, done or failed), newest first."""
     return list(session.exec(select(SegmentRun).order_by(col(SegmentRun.id).desc()).limit(limit)).all())
 
 
 # -- definitions ----------------------------------------------------------------------------------------------------
 def definitions(session: Session) -> list[SegmentDefinition]:
+    """Every segment definition in matching order: lowest ``priority`` first, then by key."""
     return list(
         session.exec(select(SegmentDefinition).order_by(col(SegmentDefinition.priority), col(SegmentDefinition.key)))
     )
 
 
 def get_definition(session: Session, key: str) -> SegmentDefinition | None:
+    """The segment definition with this key, or None."""
     return session.get(SegmentDefinition, key)
 
 
 def save_definition(session: Session, definition: SegmentDefinition) -> SegmentDefinition:
+    """Insert or update a segment definition, stamping ``updated_at``; runs computed after it use it."""
     definition.updated_at = utcnow()
     session.add(definition)
     session.flush()
@@ -201,6 +218,8 @@ def save_definition(session: Session, definition: SegmentDefinition) -> SegmentD
 # -- reading a run --------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SegmentCount:
+    """Customers and net revenue of one segment in one run (``key`` None: no definition matched)."""
+
     key: str | None
     customers: int
     revenue: float
@@ -219,6 +238,8 @@ def segment_counts(session: Session, run_id: int) -> list[SegmentCount]:
 
 @dataclass(frozen=True)
 class DecileRow:
+    """One monetary decile of a run (1 = top tenth): size, revenue, monetary range, revenue of deciles 1..this."""
+
     decile: int
     customers: int
     revenue: float
@@ -269,6 +290,7 @@ def customers_in_segment(
 
 
 def snapshot_for_customer(session: Session, *, run_id: int, customer_id: int) -> CustomerSegment | None:
+    """The customer's snapshot in run ``run_id``, or None when that run left the customer out."""
     return session.get(CustomerSegment, (run_id, customer_id))
 
 
@@ -305,6 +327,8 @@ def movement(session: Session, *, from_run: int, to_run: int) -> list[tuple[str 
 # -- repeat-purchase summary (inputs of BG/NBD-style lifetime models) -----------------------------------------------
 @dataclass(frozen=True)
 class RepeatPurchase:
+    """One customer's repeat-purchase figures in days, the inputs of a BG/NBD-style lifetime model."""
+
     customer_id: int
     frequency: int  # purchase days after the first
     recency_days: int  # first purchase day to last purchase day

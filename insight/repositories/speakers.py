@@ -12,6 +12,7 @@ from models import Call, CallMetrics, Speaker, VoiceProfile
 
 
 def for_call(session: Session, call_id: int) -> list[Speaker]:
+    """The call's speakers, ordered by diarization label."""
     return list(session.exec(select(Speaker).where(Speaker.call_id == call_id).order_by(col(Speaker.label))).all())
 
 
@@ -23,6 +24,10 @@ def replace_for_call(session: Session, call_id: int, speakers: list[Speaker]) ->
 
 
 def save_metrics(session: Session, call_id: int, metrics: dict[str, Any]) -> None:
+    """Insert or replace the call's metrics, stamped now.
+
+    ``metrics["speakers"]`` is stored as the per-speaker list; every other key is a call-level figure.
+    """
     row = session.get(CallMetrics, call_id)
     per_speaker = list(metrics.get("speakers", []))
     call_level = {k: v for k, v in metrics.items() if k != "speakers"}
@@ -36,14 +41,17 @@ def save_metrics(session: Session, call_id: int, metrics: dict[str, Any]) -> Non
 
 
 def get_metrics(session: Session, call_id: int) -> CallMetrics | None:
+    """The call's analysis metrics, or None before they are computed."""
     return session.get(CallMetrics, call_id)
 
 
 def get_profile(session: Session, rep_key: str) -> VoiceProfile | None:
+    """The voice profile of the rep with ``rep_key``, or None."""
     return session.exec(select(VoiceProfile).where(VoiceProfile.rep_key == rep_key)).first()
 
 
 def list_profiles(session: Session) -> list[VoiceProfile]:
+    """Every voice profile, ordered by rep key."""
     return list(session.exec(select(VoiceProfile).order_by(col(VoiceProfile.rep_key))).all())
 
 
@@ -59,6 +67,7 @@ def confirmed_reps(session: Session, rep_key: str) -> list[tuple[Speaker, int | 
 
 
 def save_profile(session: Session, profile: VoiceProfile) -> None:
+    """Insert or update a voice profile, stamping ``updated_at`` now, and flush."""
     profile.updated_at = datetime.now(UTC)
     session.add(profile)
     session.flush()

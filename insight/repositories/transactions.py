@@ -64,6 +64,7 @@ def create_staging(conn: Connection) -> None:
 
 
 def drop_staging(conn: Connection) -> None:
+    """Drop this connection's temporary import tables, where they exist."""
     for table in (STAGING, KEYED, NEW_CUSTOMERS):
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
 
@@ -219,6 +220,11 @@ class TransactionSummary:
 
 
 def summary_for_customer(session: Session, customer_id: int) -> TransactionSummary:
+    """The customer's purchase history in figures: sales and returns apart, net revenue over both.
+
+    Purchase dates come from sales only; amounts are rounded to 2 decimals and added up whatever their currency
+    (``currencies`` lists the ones seen).
+    """
     t = Transaction
     is_sale = col(t.is_return).is_(False)
     row = session.execute(
@@ -262,6 +268,7 @@ def _utc(value: Any) -> datetime | None:
 
 
 def recent_for_customer(session: Session, customer_id: int, *, limit: int) -> list[Transaction]:
+    """The customer's latest transactions, sales and returns alike, newest first."""
     return list(
         session.exec(
             select(Transaction)
@@ -273,6 +280,7 @@ def recent_for_customer(session: Session, customer_id: int, *, limit: int) -> li
 
 
 def count(session: Session, *, source: str | None = None) -> int:
+    """How many transactions are stored, from one import ``source`` only when given."""
     query = select(func.count()).select_from(Transaction)
     if source is not None:
         query = query.where(Transaction.source == source)

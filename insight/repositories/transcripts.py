@@ -16,4 +16,5 @@ def replace_for_call(session: Session, call_id: int, utterances: list[Utterance]
 
 
 def for_call(session: Session, call_id: int) -> list[Utterance]:
+    """The call's utterances in spoken order."""
     return list(session.exec(select(Utterance).where(Utterance.call_id == call_id).order_by(col(Utterance.idx))).all())
