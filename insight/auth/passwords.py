@@ -38,6 +38,11 @@ def check_strength(password: str) -> None:
 
 
 def hash_password(password: str) -> str:
+    """Hash a new password with argon2id, after checking its strength.
+
+    Raises:
+        InvalidRequest: the password is shorter than ``MIN_LENGTH`` (code ``weak_password``).
+    """
     check_strength(password)
     return _hasher().hash(password)
 
@@ -51,4 +56,5 @@ def verify_password(stored: str | None, password: str) -> bool:
 
 
 def needs_rehash(stored: str) -> bool:
+    """True when ``stored`` was hashed with other parameters than today's, so it should be hashed again."""
     return _hasher().check_needs_rehash(stored)

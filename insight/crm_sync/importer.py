@@ -80,6 +80,7 @@ class ImportReport:
     errors_truncated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as a dict of plain values (dates stay ``datetime``), for JSON output and the API."""
         return asdict(self)
 
 

@@ -332,6 +332,15 @@ class BatchReader:
         self.encoding: str | None = options.encoding
 
     def batches(self) -> Iterator[list[list[Any]]]:
+        """Yield the file's data rows in batches of at most ``options.batch_rows`` rows.
+
+        ``columns`` is set before the first batch (from the header, or "1", "2", ... when there is none) and ``done``
+        advances after each batch: in bytes read from the (possibly compressed) file for text, in rows for Parquet. Of a
+        Parquet file only the columns the parser reads are loaded; the others come back as None.
+
+        Raises:
+            InvalidImport: the file cannot be read in its format or encoding (code ``unreadable_file``).
+        """
         if self.format == "parquet":
             yield from self._parquet()
         else:
@@ -693,7 +702,8 @@ def _clean(value: Any) -> Any:
 
 def _ident(value: Any) -> str | None:
     """An id as text, the same from every format: pandas stores integer ids with missing values as floats, and
-    their CSV exports write them so (17850.0 and "17850.0" → "17850")."""
+    their CSV exports write them so (17850.0 and "17850.0" → "17850").
+    """
     if value is None:
         return None
     if value.__class__ is str:

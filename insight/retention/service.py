@@ -41,6 +41,11 @@ ORPHAN_GRACE_S = 3600.0
 
 @dataclass
 class PurgeReport:
+    """What a retention purge did: calls stripped, audio files deleted and rows deleted per table.
+
+    ``cutoff`` is the upload time before which calls were purged; None when retention is off.
+    """
+
     cutoff: datetime | None
     calls_purged: int = 0
     audio_files_deleted: int = 0
@@ -48,13 +53,15 @@ class PurgeReport:
 
 
 def add_counts(counts: dict[str, int], more: dict[str, int]) -> None:
+    """Add the per-table row counts of ``more`` to ``counts``, in place."""
     for k, v in more.items():
         counts[k] = counts.get(k, 0) + v
 
 
 def delete_unreferenced_files(engine: Engine, store: AudioStore, hashes: list[str]) -> int:
     """Delete the stored files of ``hashes`` that no call refers to any more (after the commit that released them):
-    several owners' calls of the same recording share one file."""
+    several owners' calls of the same recording share one file.
+    """
     with Session(engine) as session:
         in_use = calls_repo.sha256_in_use(session, sorted(set(hashes)))
     deleted = 0
@@ -67,6 +74,7 @@ def delete_unreferenced_files(engine: Engine, store: AudioStore, hashes: list[st
 
 
 def rebuild_profiles(session: Session, rep_keys: set[str]) -> None:
+    """Recompute the voice profile of each rep in ``rep_keys`` from the confirmed calls that remain."""
     for key in rep_keys:
         rebuild_profile(session, key)
 

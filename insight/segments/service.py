@@ -64,7 +64,8 @@ def forget_cached_counts() -> None:
 
 def as_of_instant(value: date | datetime | None) -> datetime:
     """The end (exclusive) of a run's counted period: a date means the start of the next day (that whole day
-    counts), UTC; an instant is taken as it is; none means now."""
+    counts), UTC; an instant is taken as it is; none means now.
+    """
     if value is None:
         return utcnow()
     if isinstance(value, datetime):
@@ -145,6 +146,11 @@ def compute_segments(
 
 @dataclass(frozen=True)
 class SegmentStat:
+    """One line of the segment table: a segment's labels, customers and net revenue in a run.
+
+    Shares are fractions (0..1) of the run's totals; ``priority`` is None for the ``unclassified`` line.
+    """
+
     key: str
     label_en: str
     label_ja: str
@@ -158,6 +164,11 @@ class SegmentStat:
 
 @dataclass(frozen=True)
 class SegmentTable:
+    """The segment table of one run: its totals and a line per defined segment.
+
+    A last ``unclassified`` line holds the customers no definition matched, if any.
+    """
+
     run: SegmentRun
     customers: int
     revenue: float
@@ -233,6 +244,8 @@ def segment_table(session: Session, run_id: int | None = None) -> SegmentTable:
 
 @dataclass(frozen=True)
 class DecileStat:
+    """One monetary decile of a run (1 = top tenth) with its share and cumulative share (0..1) of revenue."""
+
     decile: int
     customers: int
     revenue: float
