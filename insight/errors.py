@@ -47,8 +47,26 @@ class InvalidAudio(InsightError):
     code = "invalid_audio"
 
 
-class NotFound(InsightError):
-    """A requested object does not exist."""
+class ObjectError(InsightError):
+    """An error about one stored object, which it names by ``object_type`` ("call", "customer", "user" …) and
+    ``object_id``, for logs and callers; the answer's body stays ``{code, message, hint}``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str = "",
+        code: str | None = None,
+        object_type: str | None = None,
+        object_id: int | str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, code=code)
+        self.object_type = object_type
+        self.object_id = object_id
+
+
+class NotFound(ObjectError):
+    """A requested object does not exist (or is not one the caller may see)."""
 
     code = "not_found"
 
@@ -102,7 +120,7 @@ class Unauthorized(InsightError):
     code = "unauthorized"
 
 
-class Forbidden(InsightError):
+class Forbidden(ObjectError):
     """Valid credentials without the right to do this (a missing scope, a role, originals of another's call)."""
 
     code = "forbidden"

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from insight.repositories.calls import CallVisibility
 from models import Call, User, UserRole
 
 
@@ -113,16 +114,9 @@ ACCOUNT = _area("account", set(), set())  # one's own account and tokens
 PAGES = _area("pages", {Scope.calls_read}, {Scope.calls_write})  # the web UI (lists calls)
 
 
-@dataclass(frozen=True)
-class CallVisibility:
-    """Which calls a principal may see, as data the repository turns into a WHERE clause."""
-
-    everything: bool = False
-    owner_id: int | None = None
-    team_id: int | None = None  # also calls whose owner is in this team
-
-
 def call_visibility(principal: Principal) -> CallVisibility:
+    """Which calls ``principal`` may see, as the filter the call queries apply (the list-side twin of
+    :func:`can_see_call`)."""
     if principal.is_admin:
         return CallVisibility(everything=True)
     if principal.role == UserRole.manager and principal.team_id is not None:

@@ -144,7 +144,12 @@ def update_user(
     """
     user = users_repo.get(session, user_id)
     if user is None:
-        raise NotFound(f"User {user_id} does not exist.", hint="List users with GET /api/admin/users.")
+        raise NotFound(
+            f"User {user_id} does not exist.",
+            hint="List users with GET /api/admin/users.",
+            object_type="user",
+            object_id=user_id,
+        )
     assert user.id is not None
     changes: dict[str, object] = {}
     if role is not None and role != user.role:

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from insight.auth.policy import CallVisibility
 from insight.errors import NotFound
 from insight.repositories import customers as customers_repo
 from insight.repositories import segments as segments_repo
 from insight.repositories import transactions as transactions_repo
+from insight.repositories.calls import CallVisibility
 from insight.repositories.transactions import TransactionSummary
 from models import (
     Call,
@@ -59,7 +59,10 @@ def customer_record(
     customer = customers_repo.get(session, customer_id)
     if customer is None:
         raise NotFound(
-            f"Customer {customer_id} does not exist.", hint="Find customers via GET /api/segments/{key}/customers."
+            f"Customer {customer_id} does not exist.",
+            hint="Find customers via GET /api/segments/{key}/customers.",
+            object_type="customer",
+            object_id=customer_id,
         )
     runs = segments_repo.latest_runs(session, limit=1)
     run = runs[0] if runs else None

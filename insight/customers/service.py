@@ -46,7 +46,12 @@ def erase_customer(
     report = ErasureReport(customer_id=customer_id)
     with session_scope(engine) as session:
         if customers_repo.get(session, customer_id) is None:
-            raise NotFound(f"Customer {customer_id} does not exist.", hint="Nothing to erase.")
+            raise NotFound(
+                f"Customer {customer_id} does not exist.",
+                hint="Nothing to erase.",
+                object_type="customer",
+                object_id=customer_id,
+            )
         calls = retention_repo.calls_of_customer(session, customer_id)
         ids = [c.id for c in calls if c.id is not None]
         hashes = [c.audio_sha256 for c in calls if c.purged_at is None]

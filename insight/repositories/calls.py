@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, func, or_, update
 from sqlmodel import Session, col, select
 
-from insight.auth.policy import CallVisibility
 from models import Call, User
 from models.base import utcnow
 
@@ -38,6 +37,16 @@ def add(session: Session, call: Call) -> Call:
     session.add(call)
     session.flush()
     return call
+
+
+@dataclass(frozen=True)
+class CallVisibility:
+    """Which calls a reader may see, as plain data turned into a WHERE clause here (``insight.auth.policy`` decides
+    it for a principal)."""
+
+    everything: bool = False
+    owner_id: int | None = None
+    team_id: int | None = None  # also calls whose owner is in this team
 
 
 def visible(visibility: CallVisibility) -> ColumnElement[bool] | None:

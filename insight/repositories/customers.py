@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, func, text
 from sqlmodel import Session, col, select
 
-from insight.auth.policy import CallVisibility
 from insight.repositories import calls as calls_repo
+from insight.repositories.calls import CallVisibility
 from models import Call, Customer, CustomerExternalId, Deal
 from models.base import utcnow
 
