@@ -25,11 +25,11 @@ from insight.auth import service as auth_service
 from insight.auth.cache import PrincipalCache
 from insight.auth.policy import Area, Principal
 from insight.auth.ratelimit import RateLimiter
+from insight.calls import view as call_view
 from insight.db import session_scope
-from insight.errors import Forbidden, NotFound, RateLimited, Unauthorized
+from insight.errors import Forbidden, RateLimited, Unauthorized
 from insight.logs import request_id
 from insight.repositories import auth_state as auth_state_repo
-from insight.repositories import calls as calls_repo
 from insight.repositories import users as users_repo
 from insight.runtime import Runtime
 from models import Call
@@ -176,9 +176,7 @@ def check_call(request: Request, session: Session, principal: Principal, call_id
     cached: Call | None = getattr(request.state, "call", None)
     if cached is not None and cached.id == call_id:
         return cached
-    call = calls_repo.get(session, call_id)
-    if call is None or not policy.can_see_call(principal, call, users_repo.team_of(session, call.owner_id)):
-        raise NotFound(f"Call {call_id} does not exist.", hint="List calls with GET /api/calls.")
+    call = call_view.get_visible_call(session, principal, call_id)
     request.state.call = call
     return call
 
@@ -258,16 +256,6 @@ def guard_before_body(
         return await handler(request)
 
     return checked
-
-
-def require_original(principal: Principal, call: Call) -> None:
-    """Audio and unredacted text: the call's owner and admins only."""
-    if not policy.can_read_original(principal, call):
-        raise Forbidden(
-            "Only the call's owner and admins may access the original recording and unredacted transcript.",
-            hint="Read the redacted transcript instead.",
-            code="original_forbidden",
-        )
 
 
 def require_scope(scope: policy.Scope) -> Callable[..., Awaitable[Principal]]:

@@ -2,7 +2,7 @@
 
 Registered outside ``RequestContext`` in ``api/main.py`` so that it also covers the answers that middleware makes
 itself (unexpected errors). A header a route already set is kept: stored audio carries a stricter policy of its own
-(``api/dashboard/routes.py``).
+(``api/routes/calls.py``).
 
 The pages allow scripts and styles from this server only: no inline ``<script>``, event handler or ``style``
 attribute runs, so markup that slipped into a page through user content is inert. The interactive API docs are the

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from insight.calls.view import CallView
 from insight.nlp.minutes.render import item_details, labels_for, sentiment_text
 from insight.nlp.minutes.schemas import SECTIONS, MinutesDoc, MinutesItem
-from insight.repositories import minutes as minutes_repo
 
 
 @dataclass(frozen=True)
@@ -32,15 +32,14 @@ class MinutesCard:
     sentiment: str | None
 
 
-def minutes_card(session: Session, call_id: int, *, original: bool, lang: str) -> MinutesCard | None:
-    """The call's minutes for the page (the original only when the page shows the original transcript)."""
-    row = minutes_repo.get(session, call_id)
-    if row is None:
+def minutes_card(session: Session, shown: CallView, *, lang: str) -> MinutesCard | None:
+    """The call's minutes for the page, in the page's view (the original only when it shows the original
+    transcript); None when there is no copy for that view."""
+    minutes = shown.minutes(session)
+    if minutes is None or minutes.content is None:
         return None
-    content = row.content if original else row.content_redacted
-    if content is None:
-        return None
-    doc = MinutesDoc.model_validate(content)
+    row = minutes.row
+    doc = MinutesDoc.model_validate(minutes.content)
     t = labels_for(lang)
     sections: list[tuple[str, list[MinutesCardItem]]] = []
     for name in SECTIONS:

@@ -6,11 +6,11 @@ from fastapi import APIRouter, Request, Response
 from sqlmodel import Session
 
 from api.auth import ActorDep, PrincipalDep, cookie_name
-from api.dashboard.routes import end_session, set_session_cookie, sign_in
 from api.deps import RuntimeDep, SessionDep
 from api.routing import Route
 from api.schemas.auth import LoginIn, MePublic, TokenCreate, TokenCreated, TokenPublic, UserPublic
 from api.schemas.calls import ErrorBody
+from api.sessions import end_session, set_session_cookie, sign_in
 from insight.auth import service as auth_service
 from insight.auth.policy import Principal
 from insight.db import session_scope
@@ -130,6 +130,11 @@ def revoke_token(token_id: int, runtime: RuntimeDep, principal: PrincipalDep, ac
     with session_scope(runtime.engine) as session:
         token = users_repo.get_token(session, token_id)
         if token is None or (token.user_id != principal.user_id and not principal.is_admin):
-            raise NotFound(f"Token {token_id} does not exist.", hint="List your tokens with GET /api/auth/tokens.")
+            raise NotFound(
+                f"Token {token_id} does not exist.",
+                hint="List your tokens with GET /api/auth/tokens.",
+                object_type="token",
+                object_id=token_id,
+            )
         auth_service.revoke_token(session, actor, token)
     return Response(status_code=204)

@@ -31,6 +31,7 @@ from api.schemas.auth import (
 from insight import audit, csvsafe
 from insight.auth import lockout
 from insight.auth import service as auth_service
+from insight.calls import view as call_view
 from insight.customers import service as customers_service
 from insight.db import session_scope
 from insight.errors import InvalidRequest, NotFound
@@ -88,7 +89,12 @@ def unlock_user(
     with session_scope(runtime.engine) as session:
         user = users_repo.get(session, user_id)
         if user is None:
-            raise NotFound(f"User {user_id} does not exist.", hint="List users with GET /api/admin/users.")
+            raise NotFound(
+                f"User {user_id} does not exist.",
+                hint="List users with GET /api/admin/users.",
+                object_type="user",
+                object_id=user_id,
+            )
         cleared = lockout.unlock(session, user.email, address=address)
         audit.record(
             session,
@@ -107,7 +113,12 @@ def create_token_for(user_id: int, body: TokenCreate, runtime: RuntimeDep, actor
     with session_scope(runtime.engine) as session:
         user = users_repo.get(session, user_id)
         if user is None:
-            raise NotFound(f"User {user_id} does not exist.", hint="List users with GET /api/admin/users.")
+            raise NotFound(
+                f"User {user_id} does not exist.",
+                hint="List users with GET /api/admin/users.",
+                object_type="user",
+                object_id=user_id,
+            )
         token, plaintext = auth_service.create_token(
             session,
             actor,
@@ -125,8 +136,7 @@ def create_token_for(user_id: int, body: TokenCreate, runtime: RuntimeDep, actor
 def assign_owner(call_id: int, body: CallOwnerUpdate, runtime: RuntimeDep, actor: ActorDep) -> Response:
     """Give a call an owner (calls from before accounts existed have none and are visible to admins only)."""
     with session_scope(runtime.engine) as session:
-        if calls_repo.get(session, call_id) is None:
-            raise NotFound(f"Call {call_id} does not exist.")
+        call_view.get_call(session, call_id)
         if users_repo.get(session, body.owner_id) is None:
             raise InvalidRequest(f"User {body.owner_id} does not exist.", hint="List users with GET /api/admin/users.")
         calls_repo.update_fields(session, call_id, owner_id=body.owner_id)

@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import ActorDep, PrincipalDep, VisibleCall, audit_read, require_original
+from api.auth import ActorDep, PrincipalDep, VisibleCall, audit_read
 from api.deps import RuntimeDep, SessionDep
 from api.routing import Route
 from api.schemas.calls import (
@@ -27,15 +28,14 @@ from api.schemas.calls import (
 from insight import audit
 from insight.auth import policy
 from insight.calls import retry as retry_service
+from insight.calls import view as call_view
 from insight.calls.service import CallChanges, UploadMeta, duplicate_notice, ingest, kept_on_duplicate
 from insight.calls.service import update_call as update_call_details
 from insight.errors import InvalidUpload, NotFound, UploadTooLarge
-from insight.nlp.minutes.redaction import redactor_from_settings, shown_speaker_name
 from insight.repositories import calls as calls_repo
 from insight.repositories import jobs as jobs_repo
-from insight.repositories import speakers as speakers_repo
-from insight.repositories import transcripts as transcripts_repo
-from models import Call, Job, Utterance
+from insight.transcribe.formats import media_kind, with_extension
+from models import Call, Job
 
 router = APIRouter(prefix="/api/calls", tags=["calls"], route_class=Route)
 
@@ -98,14 +98,9 @@ def to_public(call: Call, jobs: list[Job]) -> CallPublic:
     )
 
 
-def _get_call(session: SessionDep, call_id: int) -> Call:
+def _get_call(session: Session, call_id: int) -> Call:
     # Only an existence check: the router's guard (api/auth.py) has already refused calls the caller may not see.
-    call = calls_repo.get(session, call_id)
-    if call is None:
-        raise NotFound(
-            f"Call {call_id} does not exist.", hint="List your calls with `insight calls list` or GET /api/calls."
-        )
-    return call
+    return call_view.get_call(session, call_id, hint="List your calls with `insight calls list` or GET /api/calls.")
 
 
 @router.post("", status_code=201, response_model=CallUploadPublic, responses=ERRORS)
@@ -271,31 +266,17 @@ def get_transcript(
     ] = "auto",
 ) -> TranscriptPublic:
     """The call's utterances with word timestamps (empty until transcription is done)."""
-    may_original = policy.can_read_original(principal, call)
-    if view == "original" and not may_original:
-        require_original(principal, call)
-    original = may_original and view != "redacted"
-    rows = transcripts_repo.for_call(session, call_id)
-    if original and rows:
+    shown = call_view.decide_view(principal, call, view)
+    rows = shown.utterances(session)
+    if shown.original and rows:
         audit_read(request, runtime, actor, audit.Action.original_read, call_id)
-    speakers = {s.label: s for s in speakers_repo.for_call(session, call_id)}
-    # The redacted view masks speaker names as the redacted minutes do (one decision per name).
-    redactor = redactor_from_settings(runtime.settings, call.language or call.language_hint)
-    names = {label: shown_speaker_name(s.name, original=original, redactor=redactor) for label, s in speakers.items()}
-
-    def role(u: Utterance) -> str | None:
-        if u.speaker in speakers:
-            return speakers[u.speaker].role
-        if u.channel is None or call.rep_channel is None:
-            return None
-        return "rep" if u.channel == call.rep_channel else "customer"
-
+    speakers = shown.speakers(session, runtime.settings)
     return TranscriptPublic(
         call_id=call_id,
         status=call.status,
         language=call.language,
         duration_s=call.duration_s,
-        view="original" if original else "redacted",
+        view=shown.name,
         utterances=[
             UtterancePublic(
                 id=u.id or 0,
@@ -304,11 +285,11 @@ def get_transcript(
                 end=u.end,
                 channel=u.channel,
                 speaker=u.speaker,
-                speaker_name=names.get(u.speaker),
-                role=role(u),
+                speaker_name=speakers.names.get(u.speaker),
+                role=speakers.role_of(call, u),
                 language=u.language,
-                text=policy.shown_text(u.text, u.text_redacted, original=original),
-                words=[WordPublic(**w) for w in u.words] if original else [],
+                text=shown.text(u),
+                words=[WordPublic(**w) for w in shown.words(u)],
             )
             for u in rows
         ],
@@ -321,3 +302,44 @@ def retry_call(call_id: int, call: VisibleCall, runtime: RuntimeDep, session: Se
     retry_service.retry_call(runtime, call_id)
     session.rollback()  # end the read snapshot taken before the retry, so the re-read sees it
     return to_public(_get_call(session, call_id), jobs_repo.for_call(session, call_id))
+
+
+# Stored audio is user content, with a policy of its own (api/security.py keeps a header a route set): whatever a
+# browser makes of it runs no script (sandbox without allow-scripts, default-src 'none'). allow-same-origin lets
+# Chromium's player load the audio it was opened on: under a bare sandbox the document's origin is opaque and the
+# player's own request for the same URL fails as cross-origin.
+AUDIO_HEADERS = {
+    "Content-Security-Policy": (
+        "sandbox allow-same-origin; default-src 'none'; media-src 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+# Kept out of the OpenAPI document, as it has always been: the answer is the stored file, not JSON.
+@router.get("/{call_id}/audio", include_in_schema=False)
+def call_audio(
+    call_id: int, call: VisibleCall, request: Request, runtime: RuntimeDep, principal: PrincipalDep, actor: ActorDep
+) -> FileResponse:
+    """The call's original audio (supports range requests for seeking); owner and admins only, audited."""
+    call_view.require_original(principal, call)
+    path = runtime.store.path_for(call.audio_sha256)
+    if call.purged_at is not None or not path.is_file():
+        raise NotFound(
+            f"The audio of call {call_id} is no longer stored.",
+            hint="Retention removed it.",
+            object_type="call",
+            object_id=call_id,
+        )
+    audit_read(request, runtime, actor, audit.Action.audio_read, call_id)
+    # The type comes from the container probed at upload, never from the uploader's file name: a WAV named
+    # x.html must not be rendered as a page. Only real audio types are shown inline (the player can seek); the
+    # rest download. The sandbox keeps any document the browser might still make of it from running scripts.
+    kind = media_kind(call.media_format, call.codec)
+    return FileResponse(
+        path,
+        media_type=kind.media_type,
+        filename=with_extension(call.filename or f"call-{call_id}", kind),
+        content_disposition_type="inline" if kind.playable else "attachment",
+        headers=AUDIO_HEADERS,
+    )

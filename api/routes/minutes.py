@@ -7,16 +7,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.auth import ActorDep, PrincipalDep, VisibleCall, audit_read, require_original
+from api.auth import ActorDep, PrincipalDep, VisibleCall, audit_read
 from api.deps import RuntimeDep, SessionDep
 from api.routes.calls import ERRORS
 from api.routing import Route
 from api.schemas.minutes import MinutesPublic
 from insight import audit
+from insight.calls import view as call_view
 from insight.errors import NotFound
 from insight.nlp.minutes.render import render_markdown
 from insight.nlp.minutes.schemas import MinutesDoc
-from insight.repositories import minutes as minutes_repo
 
 router = APIRouter(prefix="/api/calls", tags=["minutes"], route_class=Route)
 
@@ -57,19 +57,24 @@ def get_minutes(
 ) -> Response | MinutesPublic:
     """The call's minutes: summary, needs, objections, questions, decisions, next actions, budget, timeline,
     decision makers, competitors, products and sentiment, each item citing its utterances."""
-    if view == "original":
-        require_original(principal, call)  # the one gate for unredacted text (insight.auth.policy)
-    row = minutes_repo.get(session, call_id)
-    if row is None:
+    shown = call_view.decide_view(principal, call, view)  # the one gate for unredacted text
+    minutes = shown.minutes(session)
+    if minutes is None:
         raise NotFound(
             f"Call {call_id} has no minutes yet.",
             hint=f"The call is {call.status}; minutes are written after transcription and speaker separation.",
+            object_type="call",
+            object_id=call_id,
         )
-    original = view == "original"
-    content = row.content if original else row.content_redacted
+    row, content = minutes.row, minutes.content
     if content is None:  # never serve the original in place of a missing redacted copy
-        raise NotFound(f"Call {call_id} has no redacted minutes.", hint="Ask an admin to re-run the call's analysis.")
-    if original:
+        raise NotFound(
+            f"Call {call_id} has no redacted minutes.",
+            hint="Ask an admin to re-run the call's analysis.",
+            object_type="call",
+            object_id=call_id,
+        )
+    if shown.original:
         audit_read(request, runtime, actor, audit.Action.original_read, call_id)
     doc = MinutesDoc.model_validate(content)
     if wants_markdown(request, fmt):
@@ -78,7 +83,7 @@ def get_minutes(
     return MinutesPublic(
         call_id=call_id,
         status=call.status,
-        view="original" if original else "redacted",
+        view=shown.name,
         backend=row.backend,
         model=row.model,
         generated_at=row.generated_at,

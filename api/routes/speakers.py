@@ -10,10 +10,9 @@ from api.deps import RuntimeDep, SessionDep
 from api.routes.calls import ERRORS
 from api.routing import Route
 from api.schemas.speakers import MetricsPublic, SpeakerPublic, SpeakersPatch, SpeakersPublic
-from insight.auth import policy
 from insight.auth.policy import Principal
+from insight.calls import view as call_view
 from insight.errors import NotFound
-from insight.nlp.minutes.redaction import redactor_from_settings, shown_speaker_name
 from insight.repositories import speakers as speakers_repo
 from insight.settings import Settings
 from insight.transcribe.speakers import SpeakerChange, update_speakers
@@ -24,21 +23,20 @@ router = APIRouter(prefix="/api/calls", tags=["speakers"], route_class=Route)
 
 def _speakers(session: Session, call: Call, principal: Principal, settings: Settings) -> SpeakersPublic:
     """The call's speakers; names masked for readers of the redacted text, as in the transcript and minutes."""
-    assert call.id is not None
-    original = policy.can_read_original(principal, call)
-    redactor = redactor_from_settings(settings, call.language or call.language_hint)
+    shown = call_view.decide_view(principal, call)
+    speakers = shown.speakers(session, settings)
     return SpeakersPublic(
-        call_id=call.id,
+        call_id=shown.call_id,
         speakers=[
             SpeakerPublic(
                 label=s.label,
-                name=shown_speaker_name(s.name, original=original, redactor=redactor),
+                name=speakers.names[label],
                 role=s.role,
                 role_source=s.role_source,
                 channel=s.channel,
                 talk_s=s.talk_s,
             )
-            for s in speakers_repo.for_call(session, call.id)
+            for label, s in speakers.rows.items()
         ],
     )
 
@@ -82,5 +80,7 @@ def get_metrics(call_id: int, _call: VisibleCall, session: SessionDep) -> Metric
         raise NotFound(
             f"Call {call_id} has no metrics yet.",
             hint="They are computed after transcription and speaker separation; check GET /api/calls/{id}.",
+            object_type="call",
+            object_id=call_id,
         )
     return MetricsPublic(call_id=call_id, computed_at=row.computed_at, metrics=row.metrics, speakers=row.speakers)

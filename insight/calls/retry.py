@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from insight.calls import view as call_view
 from insight.db import session_scope
-from insight.errors import Conflict, NotFound
+from insight.errors import Conflict
 from insight.repositories import calls as calls_repo
 from insight.repositories import jobs as jobs_repo
 from insight.runtime import Runtime
@@ -18,9 +19,7 @@ def retry_call(runtime: Runtime, call_id: int) -> None:
         Conflict: the call has not failed.
     """
     with session_scope(runtime.engine) as session:
-        call = calls_repo.get(session, call_id)
-        if call is None:
-            raise NotFound(f"Call {call_id} does not exist.")
+        call = call_view.get_call(session, call_id)
         failed = [j for j in jobs_repo.for_call(session, call_id) if j.state == JobState.failed]
         if call.status != CallStatus.failed or not failed:
             raise Conflict(
