@@ -27,6 +27,8 @@ from models import Call, User, UserRole
 
 
 class Scope(StrEnum):
+    """What a token or session may do; each API area needs one of a few scopes (see the module's table)."""
+
     calls_read = "calls:read"  # list and read calls, transcripts, speakers, metrics, minutes
     calls_write = "calls:write"  # upload, retry, correct speakers
     insights_read = "insights:read"  # segments, deciles, customer records (team-wide insight)
@@ -59,6 +61,7 @@ class Principal:
 
     @property
     def is_admin(self) -> bool:
+        """True for the admin role, which sees every call and holds every scope."""
         return self.role == UserRole.admin
 
     @property
@@ -69,6 +72,7 @@ class Principal:
         return f"session:{self.session_id}"
 
     def has_any(self, scopes: frozenset[str]) -> bool:
+        """True when one of ``scopes`` is in force, or when ``scopes`` is empty (any signed-in principal)."""
         return not scopes or bool(self.scopes & scopes)
 
 
@@ -86,7 +90,7 @@ def invalid_scopes(role: str, requested: list[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Area:
-    """A part of the API and the scopes that reach it: any one of ``read`` for GET/HEAD, of ``write`` otherwise.
+    """A part of the API and the scopes that reach it: any one of ``read`` for GET/HEAD/OPTIONS, of ``write`` otherwise.
 
     An empty set means "any signed-in principal".
     """
@@ -96,6 +100,7 @@ class Area:
     write: frozenset[str]
 
     def required(self, method: str) -> frozenset[str]:
+        """The scopes of which any one reaches this area: ``read`` for GET, HEAD and OPTIONS, else ``write``."""
         return self.read if method.upper() in {"GET", "HEAD", "OPTIONS"} else self.write
 
 
@@ -116,7 +121,8 @@ PAGES = _area("pages", {Scope.calls_read}, {Scope.calls_write})  # the web UI (l
 
 def call_visibility(principal: Principal) -> CallVisibility:
     """Which calls ``principal`` may see, as the filter the call queries apply (the list-side twin of
-    :func:`can_see_call`)."""
+    :func:`can_see_call`).
+    """
     if principal.is_admin:
         return CallVisibility(everything=True)
     if principal.role == UserRole.manager and principal.team_id is not None:

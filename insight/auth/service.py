@@ -70,6 +70,7 @@ def _check_expiry(policy: TokenPolicy, user: User, expires_days: float | None, *
 
 
 def sha256_hex(value: str) -> str:
+    """The hex sha256 of ``value``: API tokens and session cookies are stored and looked up by it."""
     return hashlib.sha256(value.encode()).hexdigest()
 
 
@@ -80,6 +81,11 @@ def _check_role(role: str) -> str:
 
 
 def get_or_create_team(session: Session, name: str) -> Team:
+    """The team called ``name`` (surrounding spaces stripped), created if absent.
+
+    Raises:
+        InvalidRequest: the name is empty or longer than 128 characters (code ``invalid_team``).
+    """
     name = name.strip()
     if not name or len(name) > 128:
         raise InvalidRequest("A team name needs 1-128 characters.", hint="e.g. --team tokyo-sales", code="invalid_team")
@@ -224,6 +230,10 @@ def principal_for(
     session_id: int | None = None,
     expires_at: datetime | None = None,
 ) -> Principal:
+    """The principal of ``user`` with ``scopes`` in force.
+
+    ``token_id`` or ``session_id`` names the credential the request came with, ``expires_at`` when it ends.
+    """
     assert user.id is not None
     return Principal(
         user_id=user.id,
@@ -298,6 +308,10 @@ def create_token(
 
 
 def revoke_token(session: Session, actor: audit.Actor, token: ApiToken) -> None:
+    """Revoke ``token`` now and audit it; a token already revoked is left as it is.
+
+    Every process's credential cache drops the token when the caller commits.
+    """
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.add(token)
@@ -353,6 +367,7 @@ def principal_from_session(session: Session, value: str, *, now: datetime | None
 
 
 def end_session(session: Session, value: str) -> None:
+    """Sign a browser out: delete the session of this cookie value, and drop it from every process's cache on commit."""
     users_repo.delete_session(session, sha256_hex(value))
     auth_state_repo.bump_generation(session)
 
@@ -363,4 +378,5 @@ def csrf_token(secret: str, session_value: str) -> str:
 
 
 def csrf_ok(secret: str, session_value: str, given: str | None) -> bool:
+    """True when ``given`` is the session's CSRF token (compared in constant time); False when it is missing."""
     return given is not None and hmac.compare_digest(csrf_token(secret, session_value), given)

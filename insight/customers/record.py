@@ -26,6 +26,13 @@ from models import (
 
 @dataclass(frozen=True)
 class CustomerRecord:
+    """One customer's record as :func:`customer_record` reads it.
+
+    ``run`` is the newest completed segment run (None before the first); ``snapshot`` is None when that run left the
+    customer out, ``segment`` also when no definition matched. ``calls_total`` counts every call the reader may see,
+    ``calls`` lists the newest of them.
+    """
+
     customer: Customer
     external_ids: list[CustomerExternalId]
     run: SegmentRun | None

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ErasureReport:
+    """What erasing a customer deleted: rows per table and stored audio files."""
+
     customer_id: int
     rows_deleted: dict[str, int] = field(default_factory=dict)
     audio_files_deleted: int = 0

@@ -14,6 +14,7 @@ from models.base import utcnow
 
 
 def get(session: Session, call_id: int) -> Call | None:
+    """The call with this id, or None; no visibility check (callers apply ``insight.auth.policy``)."""
     return session.get(Call, call_id)
 
 
@@ -34,6 +35,7 @@ def sha256_in_use(session: Session, hashes: list[str]) -> set[str]:
 
 
 def add(session: Session, call: Call) -> Call:
+    """Insert a call and flush, so its id is set."""
     session.add(call)
     session.flush()
     return call
@@ -42,7 +44,8 @@ def add(session: Session, call: Call) -> Call:
 @dataclass(frozen=True)
 class CallVisibility:
     """Which calls a reader may see, as plain data turned into a WHERE clause here (``insight.auth.policy`` decides
-    it for a principal)."""
+    it for a principal).
+    """
 
     everything: bool = False
     owner_id: int | None = None
@@ -73,6 +76,7 @@ class CallFilters:
     until: datetime | None = None  # exclusive
 
     def clauses(self) -> list[ColumnElement[bool]]:
+        """The WHERE clauses of the filters that are set, to be combined with AND."""
         took_place = func.coalesce(col(Call.recorded_at), col(Call.created_at))
         out: list[ColumnElement[bool]] = []
         if self.customer_external_id is not None:

@@ -14,10 +14,12 @@ from models.base import utcnow
 
 
 def get(session: Session, customer_id: int) -> Customer | None:
+    """The customer with this id, or None."""
     return session.get(Customer, customer_id)
 
 
 def external_ids(session: Session, customer_id: int) -> list[CustomerExternalId]:
+    """The customer's external ids in every source, ordered by source and id."""
     return list(
         session.exec(
             select(CustomerExternalId)
@@ -28,6 +30,7 @@ def external_ids(session: Session, customer_id: int) -> list[CustomerExternalId]
 
 
 def get_by_external_id(session: Session, *, source: str, external_id: str) -> Customer | None:
+    """The customer known as ``external_id`` in ``source``, or None."""
     return session.exec(
         select(Customer)
         .join(CustomerExternalId, col(CustomerExternalId.customer_id) == col(Customer.id))
@@ -56,7 +59,8 @@ def upsert(
     session: Session, *, source: str, external_id: str, values: dict[str, Any] | None = None
 ) -> tuple[Customer, bool]:
     """The customer with ``(source, external_id)``, created if absent; ``values`` set the typed columns and
-    ``properties`` (merged). Returns (customer, created)."""
+    ``properties`` (merged). Returns (customer, created).
+    """
     values = dict(values or {})
     properties = values.pop("properties", None) or {}
     customer = get_by_external_id(session, source=source, external_id=external_id)
@@ -79,6 +83,7 @@ def upsert(
 
 
 def deals_for_customer(session: Session, customer_id: int) -> list[Deal]:
+    """The customer's deals: open ones (no ``closed_at``) first, then the most recently closed."""
     return list(
         session.exec(
             select(Deal)
@@ -89,6 +94,7 @@ def deals_for_customer(session: Session, customer_id: int) -> list[Deal]:
 
 
 def get_deal_by_external_id(session: Session, *, source: str, external_id: str) -> Deal | None:
+    """The deal known as ``external_id`` in ``source``, or None."""
     return session.exec(select(Deal).where(Deal.source == source, Deal.external_id == external_id)).first()
 
 
