@@ -17,6 +17,11 @@ QUEUE = "analyze"
 
 
 def make_handler(runtime: Runtime) -> Handler:
+    """The ``retention.purge`` job handler: purges the calls older than ``retention_days``.
+
+    The purge commits batch by batch itself, so the job has nothing to apply when it ends.
+    """
+
     def handle(job: Job, ctx: JobContext) -> Apply:
         ctx.check()
         # Each batch commits on its own; a retried job simply finds fewer expired calls.

@@ -18,6 +18,11 @@ QUEUE = "analyze"
 
 
 def make_handler(runtime: Runtime) -> Handler:
+    """The ``segments.compute`` job handler: computes a new segment run triggered as ``periodic``.
+
+    The run commits itself, so the job has nothing to apply when it ends.
+    """
+
     def handle(job: Job, ctx: JobContext) -> Apply:
         ctx.check()
         # The run is its own transaction (a dated snapshot); a retry after a lost lease adds one more snapshot.
