@@ -153,7 +153,12 @@ def analyze_call(
     with Session(engine) as session:
         call = calls_repo.get(session, call_id)
         if call is None:
-            raise NotFound(f"call {call_id} does not exist", hint="It may have been deleted.")
+            raise NotFound(
+                f"call {call_id} does not exist",
+                hint="It may have been deleted.",
+                object_type="call",
+                object_id=call_id,
+            )
         rows = transcripts_repo.for_call(session, call_id)
         for row in rows:
             session.expunge(row)

@@ -60,12 +60,22 @@ def transcribe_call(
     with session_scope(engine) as session:
         call = calls_repo.get(session, call_id)
         if call is None:
-            raise NotFound(f"call {call_id} does not exist", hint="It may have been deleted.")
+            raise NotFound(
+                f"call {call_id} does not exist",
+                hint="It may have been deleted.",
+                object_type="call",
+                object_id=call_id,
+            )
         language = call.language_hint or options.language
         path = store.path_for(call.audio_sha256)
         duration, channels, dual_mono = call.duration_s, call.channels, call.dual_mono
     if not path.is_file():
-        raise NotFound(f"the audio of call {call_id} is missing from the store", hint="Upload the file again.")
+        raise NotFound(
+            f"the audio of call {call_id} is missing from the store",
+            hint="Upload the file again.",
+            object_type="call",
+            object_id=call_id,
+        )
     started = time.monotonic()
     transcript = transcribe_path(
         path,
