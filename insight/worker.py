@@ -9,16 +9,12 @@ from types import FrameType
 
 from sqlmodel import Session
 
-from insight import pipeline
 from insight.errors import InsightError
-from insight.nlp import tasks as nlp_tasks
-from insight.queue import EmbeddedConsumer, Handler, JobRunner, start_consumers, stop_consumers
+from insight.pipeline import REGISTRY
+from insight.queue import EmbeddedConsumer, JobRunner, start_consumers, stop_consumers
 from insight.repositories import calls as calls_repo
-from insight.retention import tasks as retention_tasks
 from insight.runtime import Runtime
-from insight.segments import tasks as segments_tasks
 from insight.settings import QUEUE_NAMES
-from insight.transcribe import tasks as transcribe_tasks
 from models import CallStatus, Job
 
 log = logging.getLogger(__name__)
@@ -41,27 +37,22 @@ def _on_failure(session: Session, job: Job, exc: InsightError | Exception, will_
 
 
 def build_runner(runtime: Runtime) -> JobRunner:
-    handlers: dict[str, Handler] = {
-        transcribe_tasks.NAME: transcribe_tasks.make_handler(runtime),
-        transcribe_tasks.DIARIZE: transcribe_tasks.make_diarize_handler(runtime),
-        nlp_tasks.NAME: nlp_tasks.make_handler(runtime),
-        segments_tasks.NAME: segments_tasks.make_handler(runtime),
-        retention_tasks.NAME: retention_tasks.make_handler(runtime),
-    }
+    """A job runner with the handler of every registered stage and schedule, attached to the runtime's queues."""
     runner = JobRunner(
         engine=runtime.engine,
         settings=runtime.settings,
         queues=runtime.queues,
-        handlers=handlers,
+        handlers=REGISTRY.handlers(runtime),
         on_failure=_on_failure,
-        call_progress=pipeline.overall_progress,
+        call_progress=REGISTRY.overall_progress,
     )
     runtime.queues.attach(runner.run_next)
     return runner
 
 
 class EmbeddedWorker:
-    """Consumers and a reaper running inside another process (the API server)."""
+    """Consumers, a reaper and the schedules of the consumed queues, running inside another process (the API
+    server, or ``insight worker``)."""
 
     def __init__(self, runtime: Runtime, queues: tuple[str, ...] = QUEUE_NAMES, *, warm: bool = False) -> None:
         """Prepare the consumers of ``queues``; nothing runs before :meth:`start`.
@@ -79,24 +70,19 @@ class EmbeddedWorker:
         self.warm = warm and "analyze" in queues
         self.threads = runtime.settings.worker_threads
         self.consumers: list[EmbeddedConsumer] = []
-        self.scheduler = segments_tasks.scheduler(runtime) if segments_tasks.QUEUE in queues else None
-        self.retention = retention_tasks.scheduler(runtime) if retention_tasks.QUEUE in queues else None
+        self.schedules = REGISTRY.periodic_jobs(runtime, queues)
 
     def start(self) -> None:
         if self.warm:
             threading.Thread(target=_warm_analysis, args=(self.runtime,), name="insight-warm", daemon=True).start()
         self.consumers = start_consumers(self.runner.queues, self.names, threads=self.threads)
         self.runner.start_reaper()
-        if self.scheduler is not None:
-            self.scheduler.start()
-        if self.retention is not None:
-            self.retention.start()
+        for schedule in self.schedules:
+            schedule.start()
 
     def stop(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.stop()
-        if self.retention is not None:
-            self.retention.stop()
+        for schedule in self.schedules:
+            schedule.stop()
         self.runner.stop()
         stop_consumers(self.consumers)
 

@@ -265,7 +265,7 @@ def test_uploads_survive_kills_and_a_dropped_database(
     assert {c.id for c in calls} == set(ids)
     assert Counter(c.owner_id for c in calls) == {r.user_id: UPLOADS // REPS for r in reps}
     per_call = Counter((j.call_id, j.name) for j in jobs)
-    assert len(jobs) == len(pipeline.STAGES) * UPLOADS, Counter(j.name for j in jobs)
+    assert len(jobs) == len(pipeline.REGISTRY.stages) * UPLOADS, Counter(j.name for j in jobs)
     assert set(per_call.values()) == {1}
     assert {j.state for j in jobs} == {JobState.done}
     assert len({(u.call_id, u.idx) for u in utterances}) == len(utterances)

@@ -25,7 +25,7 @@ from api.schemas.calls import (
     UtterancePublic,
     WordPublic,
 )
-from insight import audit
+from insight import audit, pipeline
 from insight.auth import policy
 from insight.calls import retry as retry_service
 from insight.calls import view as call_view
@@ -240,7 +240,9 @@ def update_call(
         deal_external_id=body.deal_external_id,
         recorded_at=body.recorded_at,
     )
-    wake = update_call_details(runtime.engine, call_id, changes, max_attempts=runtime.settings.job_max_attempts)
+    wake = update_call_details(
+        runtime.engine, call_id, changes, on_stale=pipeline.redo_hook(runtime.settings.job_max_attempts)
+    )
     for queue in wake:
         runtime.queues.wake(queue)
     session.rollback()  # end the read snapshot taken before the update, so the re-read sees it

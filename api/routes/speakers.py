@@ -10,6 +10,7 @@ from api.deps import RuntimeDep, SessionDep
 from api.routes.calls import ERRORS
 from api.routing import Route
 from api.schemas.speakers import MetricsPublic, SpeakerPublic, SpeakersPatch, SpeakersPublic
+from insight import pipeline
 from insight.auth.policy import Principal
 from insight.calls import view as call_view
 from insight.errors import NotFound
@@ -64,7 +65,11 @@ def patch_speakers(
     changes then need the right to enrol for that rep: the rep, their manager or an admin)."""
     changes = [SpeakerChange(label=c.label, name=c.name, role=c.role) for c in body.speakers]
     wake = update_speakers(
-        runtime.engine, call_id, changes, max_attempts=runtime.settings.job_max_attempts, actor=principal
+        runtime.engine,
+        call_id,
+        changes,
+        on_stale=pipeline.redo_hook(runtime.settings.job_max_attempts),
+        actor=principal,
     )
     for queue in wake:
         runtime.queues.wake(queue)

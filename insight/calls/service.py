@@ -21,9 +21,10 @@ from insight.repositories import calls as calls_repo
 from insight.repositories import customers as customers_repo
 from insight.repositories import users as users_repo
 from insight.runtime import Runtime
+from insight.stages import Change, StaleHook
 from insight.transcribe.audio_probe import AudioInfo, probe_audio
 from insight.transcribe.formats import media_kind, with_extension
-from models import Call, CallStatus, User
+from models import Call, User
 
 log = logging.getLogger(__name__)
 
@@ -320,10 +321,6 @@ def ingest(runtime: Runtime, stream: BinaryIO, meta: UploadMeta) -> IngestResult
     return IngestResult(call, created=True)
 
 
-# The stage that writes the minutes: relative dates in them resolve against the recording time.
-_MINUTES_STAGE = "analyze.call"
-
-
 def kept_on_duplicate(call: Call, meta: UploadMeta) -> dict[str, tuple[object, object]]:
     """What a repeated upload of a call's bytes said differently from that call, which keeps its own values.
 
@@ -350,12 +347,18 @@ class CallChanges:
     recorded_at: datetime | None = None
 
 
-def update_call(engine: Engine, call_id: int, changes: CallChanges, *, max_attempts: int = 3) -> list[str]:
+def update_call(engine: Engine, call_id: int, changes: CallChanges, *, on_stale: StaleHook) -> list[str]:
     """Change the customer, deal or recording time of an uploaded call, without processing it again.
 
-    The customer and deal links are resolved again from the external ids, as at upload. A new recording time of a
-    processed call rewrites its minutes in the background (relative dates resolve against it); nothing else is
-    recomputed.
+    The customer and deal links are resolved again from the external ids, as at upload. A new recording time is
+    reported to ``on_stale`` (``Change.recorded_at``): relative dates in the minutes resolve against it, and
+    ``insight.pipeline.redo_hook`` writes a processed call's minutes again; nothing else is recomputed.
+
+    Args:
+        engine: the database.
+        call_id: the call.
+        changes: the new details.
+        on_stale: told, in the update's transaction, that the recording time changed; returns the queues to wake.
 
     Returns:
         The queues to wake after the commit.
@@ -385,9 +388,7 @@ def update_call(engine: Engine, call_id: int, changes: CallChanges, *, max_attem
             call.recorded_at = changes.recorded_at
         session.add(call)
         session.flush()
-        if redo and call.status == CallStatus.done:
-            return pipeline.redo(session, call_id, _MINUTES_STAGE, max_attempts=max_attempts)
-        return []
+        return on_stale(session, call_id, Change.recorded_at) if redo else []
 
 
 def duplicate_notice(call: Call, kept: dict[str, tuple[object, object]]) -> str:

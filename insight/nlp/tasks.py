@@ -1,16 +1,14 @@
-"""Queue handler of the analyze stage: ids in, redaction and minutes, advance the pipeline."""
+"""Queue handler of the analyze stage: ids in, redaction and minutes, the writer out."""
 
 from __future__ import annotations
 
 from sqlmodel import Session
 
-from insight import pipeline
 from insight.nlp.service import AnalyzeConfig, analyze_call
 from insight.queue import Apply, Handler, JobContext
 from insight.runtime import Runtime
+from insight.stages import Change, Stage
 from models import Job
-
-NAME = "analyze.call"
 
 
 def make_handler(runtime: Runtime) -> Handler:
@@ -26,8 +24,19 @@ def make_handler(runtime: Runtime) -> Handler:
 
         def apply(session: Session) -> list[str]:
             write(session)
-            return pipeline.advance(session, call_id, NAME, max_attempts=runtime.settings.job_max_attempts)
+            return []
 
         return apply
 
     return handle
+
+
+# The minutes read the speakers' roles and resolve relative dates against the recording time: a correction of
+# either in a processed call writes them again.
+STAGE = Stage(
+    name="analyze.call",
+    queue="analyze",
+    make_handler=make_handler,
+    weight=0.08,
+    redo_on=frozenset({Change.speakers, Change.recorded_at}),
+)

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from insight.queue import Apply, Handler, JobContext, PeriodicJob
+from insight.queue import Apply, Handler, JobContext
 from insight.retention.service import purge_expired
 from insight.runtime import Runtime
+from insight.settings import Settings
+from insight.stages import Schedule
 from models import Job
-
-NAME = "retention.purge"
-QUEUE = "analyze"
 
 
 def make_handler(runtime: Runtime) -> Handler:
@@ -35,14 +34,9 @@ def make_handler(runtime: Runtime) -> Handler:
     return handle
 
 
-def scheduler(runtime: Runtime) -> PeriodicJob:
-    """Submits the purge once per ``retention_interval_s`` while ``retention_days`` is set."""
-    settings = runtime.settings
-    return PeriodicJob(
-        runtime.engine,
-        runtime.queues,
-        name=NAME,
-        queue=QUEUE,
-        interval_s=settings.retention_interval_s if settings.retention_days > 0 else 0,
-        max_attempts=settings.job_max_attempts,
-    )
+def _interval_s(settings: Settings) -> float:
+    return settings.retention_interval_s if settings.retention_days > 0 else 0
+
+
+# The purge once per ``retention_interval_s`` while ``retention_days`` is set.
+SCHEDULE = Schedule(name="retention.purge", queue="analyze", make_handler=make_handler, interval_s=_interval_s)

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from insight.queue import Apply, Handler, JobContext, PeriodicJob
+from insight.queue import Apply, Handler, JobContext
 from insight.runtime import Runtime
 from insight.segments.service import compute_segments
+from insight.stages import Schedule
 from models import Job
-
-NAME = "segments.compute"
-QUEUE = "analyze"
 
 
 def make_handler(runtime: Runtime) -> Handler:
@@ -36,13 +34,10 @@ def make_handler(runtime: Runtime) -> Handler:
     return handle
 
 
-def scheduler(runtime: Runtime) -> PeriodicJob:
-    """Submits the recomputation once per ``segments_interval_s`` (off when 0)."""
-    return PeriodicJob(
-        runtime.engine,
-        runtime.queues,
-        name=NAME,
-        queue=QUEUE,
-        interval_s=runtime.settings.segments_interval_s,
-        max_attempts=runtime.settings.job_max_attempts,
-    )
+# The recomputation once per ``segments_interval_s`` (off when 0).
+SCHEDULE = Schedule(
+    name="segments.compute",
+    queue="analyze",
+    make_handler=make_handler,
+    interval_s=lambda settings: settings.segments_interval_s,
+)

@@ -30,7 +30,6 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from insight import pipeline
 from insight.auth import policy
 from insight.db import session_scope
 from insight.errors import Forbidden, InvalidUpload, NotFound
@@ -39,11 +38,12 @@ from insight.repositories import calls as calls_repo
 from insight.repositories import speakers as speakers_repo
 from insight.repositories import transcripts as transcripts_repo
 from insight.repositories import users as users_repo
+from insight.stages import Change, StaleHook
 from insight.storage import AudioStore
 from insight.transcribe import talk_metrics as metrics_mod
 from insight.transcribe.audio import SAMPLE_RATE, iter_windows
 from insight.transcribe.diarize import SpeakerLookup, VoiceEncoder, diarize_stream, embed_speech
-from models import CallStatus, Role, RoleSource, Speaker, User, Utterance, VoiceProfile
+from models import Role, RoleSource, Speaker, User, Utterance, VoiceProfile
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,6 @@ VOICE_MATCH = 0.75
 VOICE_MARGIN = 0.03
 OTHER_SHARE = 0.03
 MAX_WORD_GAP_S = 1.2
-MINUTES_STAGE = "analyze.call"
 # At most this many 1.6 s windows per stereo channel go into its voice print (enough for a stable mean).
 _PRINT_WINDOWS = 40
 
@@ -375,17 +374,19 @@ def update_speakers(
     call_id: int,
     changes: Sequence[SpeakerChange],
     *,
-    max_attempts: int = 3,
+    on_stale: StaleHook,
     actor: policy.Principal | None = None,
 ) -> list[str]:
-    """Apply users' corrections, enrol the confirmed rep's voice, and recompute the call's metrics now and its
-    minutes (owners, customer questions and sentiment depend on roles) in the background.
+    """Apply users' corrections, enrol the confirmed rep's voice, and recompute the call's metrics now; what else
+    depends on the speakers (the minutes: owners, customer questions and sentiment) is left to ``on_stale``.
 
     Args:
         engine: the database.
         call_id: the call.
         changes: the corrections.
-        max_attempts: attempts of the minutes job queued for a done call.
+        on_stale: told, in the correction's transaction, that the call's speakers changed (``Change.speakers``);
+            returns the queues to wake (e.g. ``insight.pipeline.redo_hook``, which writes a done call's minutes
+            again).
         actor: who corrects (None: a trusted local caller). Role corrections of a call that feeds its rep's voice
             profile need the right to enrol a voice for that rep (``policy.can_enrol_voice``).
 
@@ -439,10 +440,7 @@ def update_speakers(
         if call.rep_key and any(c.role is not None for c in changes):
             rebuild_profile(session, call.rep_key)
         recompute_metrics(session, call_id)
-        if call.status == CallStatus.done:
-            return pipeline.redo(session, call_id, MINUTES_STAGE, max_attempts=max_attempts)
-        # Not done yet: the minutes stage still ahead will read the corrected roles.
-        return []
+        return on_stale(session, call_id, Change.speakers)
 
 
 def feeds_profile(session: Session, owner_id: int | None, rep: User | None) -> bool:

@@ -1,4 +1,4 @@
-"""Queue handlers of the transcription and speaker stages: ids in, one service call, advance the pipeline."""
+"""Queue handlers of the transcription and speaker stages: ids in, one service call, the writer out."""
 
 from __future__ import annotations
 
@@ -6,15 +6,14 @@ import time
 
 from sqlmodel import Session
 
-from insight import pipeline, telemetry
+from insight import telemetry
 from insight.queue import Apply, Handler, JobContext
 from insight.repositories import calls as calls_repo
 from insight.runtime import Runtime
+from insight.stages import Stage
 from insight.transcribe.service import transcribe_call
 from insight.transcribe.speakers import diarize_call
 from models import Job
-
-NAME = "transcribe.call"
 
 
 def make_handler(runtime: Runtime) -> Handler:
@@ -38,14 +37,11 @@ def make_handler(runtime: Runtime) -> Handler:
 
         def apply(session: Session) -> list[str]:
             write(session)
-            return pipeline.advance(session, call_id, NAME, max_attempts=runtime.settings.job_max_attempts)
+            return []
 
         return apply
 
     return handle
-
-
-DIARIZE = "diarize.call"
 
 
 def make_diarize_handler(runtime: Runtime) -> Handler:
@@ -65,8 +61,13 @@ def make_diarize_handler(runtime: Runtime) -> Handler:
 
         def apply(session: Session) -> list[str]:
             write(session)
-            return pipeline.advance(session, call_id, DIARIZE, max_attempts=runtime.settings.job_max_attempts)
+            return []
 
         return apply
 
     return handle
+
+
+TRANSCRIBE = Stage(name="transcribe.call", queue="transcribe", make_handler=make_handler, weight=0.8)
+# CPU work on the analysis queue, so GPU hosts consume only transcription.
+DIARIZE = Stage(name="diarize.call", queue="analyze", make_handler=make_diarize_handler, weight=0.12)

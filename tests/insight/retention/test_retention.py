@@ -15,6 +15,7 @@ from sqlmodel import Session, SQLModel, col, select
 from insight.calls.service import UploadMeta, ingest
 from insight.customers.service import erase_customer
 from insight.db import session_scope
+from insight.pipeline import periodic_job
 from insight.repositories import customers as customers_repo
 from insight.repositories import transcripts as transcripts_repo
 from insight.retention import tasks as retention_tasks
@@ -280,7 +281,7 @@ def test_the_retention_schedule_purges_through_the_queue(runtime: Runtime, tmp_p
         )
     rt = Runtime.build(runtime.settings.model_copy(update={"retention_days": 30, "retention_interval_s": 3600.0}))
     try:
-        schedule = retention_tasks.scheduler(rt)
+        schedule = periodic_job(rt, retention_tasks.SCHEDULE)
         now = datetime(2026, 11, 25, 10, 5, tzinfo=UTC)
         assert schedule.tick(now)
         assert not schedule.tick(now + timedelta(minutes=50))  # same hour: another worker's tick adds nothing
@@ -291,10 +292,14 @@ def test_the_retention_schedule_purges_through_the_queue(runtime: Runtime, tmp_p
             call = s.get(Call, old.call_id)
             assert call is not None
             assert call.purged_at is not None
-            jobs = s.exec(select(Job).where(Job.name == retention_tasks.NAME)).all()
-        assert [(j.state, j.key) for j in jobs] == [(JobState.done, f"{retention_tasks.NAME}:periodic:{498778}")]
+            jobs = s.exec(select(Job).where(Job.name == retention_tasks.SCHEDULE.name)).all()
+        assert [(j.state, j.key) for j in jobs] == [
+            (JobState.done, f"{retention_tasks.SCHEDULE.name}:periodic:{498778}")
+        ]
         assert schedule.tick(now + timedelta(hours=1))  # the next hour gets its own job
-        off = retention_tasks.scheduler(Runtime.build(runtime.settings.model_copy(update={"retention_days": 0})))
+        off = periodic_job(
+            Runtime.build(runtime.settings.model_copy(update={"retention_days": 0})), retention_tasks.SCHEDULE
+        )
         assert off.interval_s == 0  # no retention configured: the schedule never starts
     finally:
         rt.close()

@@ -183,13 +183,18 @@ def test_periodic_job_runs_once_per_period(runtime: Runtime, tmp_path: Path) -> 
     now = datetime(2024, 2, 1, 12, tzinfo=UTC)
     with session_scope(runtime.engine) as s:
         assert submit_periodic(
-            s, name=segments_tasks.NAME, queue=segments_tasks.QUEUE, now=now, interval_s=86400, max_attempts=3
+            s,
+            name=segments_tasks.SCHEDULE.name,
+            queue=segments_tasks.SCHEDULE.queue,
+            now=now,
+            interval_s=86400,
+            max_attempts=3,
         )
     with session_scope(runtime.engine) as s:  # another worker, same day: no second job
         assert not submit_periodic(
             s,
-            name=segments_tasks.NAME,
-            queue=segments_tasks.QUEUE,
+            name=segments_tasks.SCHEDULE.name,
+            queue=segments_tasks.SCHEDULE.queue,
             now=now.replace(hour=23),
             interval_s=86400,
             max_attempts=3,
@@ -198,7 +203,7 @@ def test_periodic_job_runs_once_per_period(runtime: Runtime, tmp_path: Path) -> 
     assert runner.run_next("analyze")
     assert not runner.run_next("analyze")
     with Session(runtime.engine) as s:
-        jobs = s.exec(select(Job).where(Job.name == segments_tasks.NAME)).all()
+        jobs = s.exec(select(Job).where(Job.name == segments_tasks.SCHEDULE.name)).all()
         assert [(j.state, j.queue) for j in jobs] == [("done", "analyze")]
         runs = s.exec(select(SegmentRun)).all()
         assert [(r.status, r.trigger, r.customers) for r in runs] == [("done", "periodic", 5)]
