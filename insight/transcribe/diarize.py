@@ -85,7 +85,6 @@ class VoiceEncoder:
         import torch
         from resemblyzer import VoiceEncoder as _Encoder
 
-        torch.set_grad_enabled(False)
         self._torch = torch
         self._encoder = _Encoder("cpu", verbose=False)
 
@@ -120,7 +119,10 @@ class VoiceEncoder:
             for chunk in range(0, len(idx), 256):
                 part = idx[chunk : chunk + 256]
                 batch = self._torch.from_numpy(np.stack([slices[i] for i in part]))
-                out[part] = self._encoder(batch).cpu().numpy()
+                # Grad mode is per thread: the encoder may have been loaded on another thread (the worker warms
+                # the models in the background), so turning it off at load time would not cover this one.
+                with self._torch.no_grad():
+                    out[part] = self._encoder(batch).cpu().numpy()
         return out
 
     def embed(self, audio: Audio) -> Embeddings:
