@@ -236,8 +236,8 @@ REGISTRY = Registry(
         nlp_tasks.STAGE,
     ),
     schedules=(
-        segments_tasks.SCHEDULE,
-        retention_tasks.SCHEDULE,
+        *segments_tasks.SCHEDULES,
+        *retention_tasks.SCHEDULES,
     ),
 )
 

@@ -38,5 +38,7 @@ def _interval_s(settings: Settings) -> float:
     return settings.retention_interval_s if settings.retention_days > 0 else 0
 
 
-# The purge once per ``retention_interval_s`` while ``retention_days`` is set.
-SCHEDULE = Schedule(name="retention.purge", queue="analyze", make_handler=make_handler, interval_s=_interval_s)
+SCHEDULES = (
+    # The purge once per ``retention_interval_s`` while ``retention_days`` is set.
+    Schedule(name="retention.purge", queue="analyze", make_handler=make_handler, interval_s=_interval_s),
+)

@@ -34,10 +34,12 @@ def make_handler(runtime: Runtime) -> Handler:
     return handle
 
 
-# The recomputation once per ``segments_interval_s`` (off when 0).
-SCHEDULE = Schedule(
-    name="segments.compute",
-    queue="analyze",
-    make_handler=make_handler,
-    interval_s=lambda settings: settings.segments_interval_s,
+SCHEDULES = (
+    # The recomputation once per ``segments_interval_s`` (off when 0).
+    Schedule(
+        name="segments.compute",
+        queue="analyze",
+        make_handler=make_handler,
+        interval_s=lambda settings: settings.segments_interval_s,
+    ),
 )

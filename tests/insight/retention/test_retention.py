@@ -38,6 +38,8 @@ from models import (
 )
 from tests.fixtures import auth, bad_audio
 
+(PURGE,) = retention_tasks.SCHEDULES
+
 
 @dataclass
 class Seeded:
@@ -281,7 +283,7 @@ def test_the_retention_schedule_purges_through_the_queue(runtime: Runtime, tmp_p
         )
     rt = Runtime.build(runtime.settings.model_copy(update={"retention_days": 30, "retention_interval_s": 3600.0}))
     try:
-        schedule = periodic_job(rt, retention_tasks.SCHEDULE)
+        schedule = periodic_job(rt, PURGE)
         now = datetime(2026, 11, 25, 10, 5, tzinfo=UTC)
         assert schedule.tick(now)
         assert not schedule.tick(now + timedelta(minutes=50))  # same hour: another worker's tick adds nothing
@@ -292,14 +294,10 @@ def test_the_retention_schedule_purges_through_the_queue(runtime: Runtime, tmp_p
             call = s.get(Call, old.call_id)
             assert call is not None
             assert call.purged_at is not None
-            jobs = s.exec(select(Job).where(Job.name == retention_tasks.SCHEDULE.name)).all()
-        assert [(j.state, j.key) for j in jobs] == [
-            (JobState.done, f"{retention_tasks.SCHEDULE.name}:periodic:{498778}")
-        ]
+            jobs = s.exec(select(Job).where(Job.name == PURGE.name)).all()
+        assert [(j.state, j.key) for j in jobs] == [(JobState.done, f"{PURGE.name}:periodic:{498778}")]
         assert schedule.tick(now + timedelta(hours=1))  # the next hour gets its own job
-        off = periodic_job(
-            Runtime.build(runtime.settings.model_copy(update={"retention_days": 0})), retention_tasks.SCHEDULE
-        )
+        off = periodic_job(Runtime.build(runtime.settings.model_copy(update={"retention_days": 0})), PURGE)
         assert off.interval_s == 0  # no retention configured: the schedule never starts
     finally:
         rt.close()

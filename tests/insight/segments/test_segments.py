@@ -19,6 +19,8 @@ from insight.worker import build_runner
 from models import Customer, CustomerExternalId, CustomerSegment, Job, SegmentRun
 from tests.fixtures.transactions import MAPPING, write_small
 
+(COMPUTE,) = segments_tasks.SCHEDULES
+
 AS_OF = date(2024, 1, 31)
 
 
@@ -184,8 +186,8 @@ def test_periodic_job_runs_once_per_period(runtime: Runtime, tmp_path: Path) -> 
     with session_scope(runtime.engine) as s:
         assert submit_periodic(
             s,
-            name=segments_tasks.SCHEDULE.name,
-            queue=segments_tasks.SCHEDULE.queue,
+            name=COMPUTE.name,
+            queue=COMPUTE.queue,
             now=now,
             interval_s=86400,
             max_attempts=3,
@@ -193,8 +195,8 @@ def test_periodic_job_runs_once_per_period(runtime: Runtime, tmp_path: Path) -> 
     with session_scope(runtime.engine) as s:  # another worker, same day: no second job
         assert not submit_periodic(
             s,
-            name=segments_tasks.SCHEDULE.name,
-            queue=segments_tasks.SCHEDULE.queue,
+            name=COMPUTE.name,
+            queue=COMPUTE.queue,
             now=now.replace(hour=23),
             interval_s=86400,
             max_attempts=3,
@@ -203,7 +205,7 @@ def test_periodic_job_runs_once_per_period(runtime: Runtime, tmp_path: Path) -> 
     assert runner.run_next("analyze")
     assert not runner.run_next("analyze")
     with Session(runtime.engine) as s:
-        jobs = s.exec(select(Job).where(Job.name == segments_tasks.SCHEDULE.name)).all()
+        jobs = s.exec(select(Job).where(Job.name == COMPUTE.name)).all()
         assert [(j.state, j.queue) for j in jobs] == [("done", "analyze")]
         runs = s.exec(select(SegmentRun)).all()
         assert [(r.status, r.trigger, r.customers) for r in runs] == [("done", "periodic", 5)]
