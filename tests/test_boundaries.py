@@ -37,12 +37,14 @@ def test_a_breach_of_each_contract_is_reported(tmp_path: Path) -> None:
     append("insight/repositories/calls.py", "from insight.calls import service as _calls")
     append("insight/customers/service.py", "from insight.transcribe import diarize as _diarize")
     append("insight/nlp/service.py", "from insight.cli import common as _cli  # the core importing its command line")
+    append("insight/transcribe/engine.py", "from insight import queue as _queue  # an engine reaching for the queue")
 
     done = lint_imports(tmp_path)
     out = done.stdout + done.stderr
     assert done.returncode == 1, out
-    assert "4 broken" in out, out
+    assert "5 broken" in out, out
     assert "insight.segments.service -> api.errors" in out
     assert "insight.repositories.calls -> insight.calls.service" in out
     assert "insight.customers.service -> insight.transcribe.diarize" in out
     assert "insight.nlp.service -> insight.cli.common" in out
+    assert "insight.transcribe.engine -> insight.queue" in out
