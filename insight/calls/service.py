@@ -15,8 +15,9 @@ from sqlmodel import Session
 
 from insight import pipeline
 from insight.auth import policy
+from insight.calls.view import get_call
 from insight.db import session_scope
-from insight.errors import Forbidden, InvalidAudio, InvalidUpload, NotFound
+from insight.errors import Forbidden, InvalidAudio, InvalidUpload
 from insight.repositories import calls as calls_repo
 from insight.repositories import customers as customers_repo
 from insight.repositories import users as users_repo
@@ -187,6 +188,8 @@ def check_rep(session: Session, meta: UploadMeta) -> str | None:
         hint="Leave rep empty when you are the rep; a call of another rep is uploaded by them, their manager or "
         "an admin.",
         code="rep_not_allowed",
+        object_type="user",
+        object_id=rep.id,
     )
 
 
@@ -369,9 +372,7 @@ def update_call(engine: Engine, call_id: int, changes: CallChanges, *, on_stale:
     """
     check_recorded_at(changes.recorded_at)
     with session_scope(engine) as session:
-        call = calls_repo.get(session, call_id)
-        if call is None:
-            raise NotFound(f"Call {call_id} does not exist.", hint="List calls with `insight calls list`.")
+        call = get_call(session, call_id, hint="List calls with `insight calls list`.")
         if changes.customer_external_id is not None:
             call.customer_external_id = changes.customer_external_id.strip() or None
         if changes.deal_external_id is not None:

@@ -275,7 +275,7 @@ def recompute_metrics(session: Session, call_id: int) -> dict[str, Any]:
     """Recompute and store a call's metrics from its stored utterances and speakers' current roles."""
     call = calls_repo.get(session, call_id)
     if call is None:
-        raise NotFound(f"Call {call_id} does not exist.")
+        raise NotFound(f"Call {call_id} does not exist.", object_type="call", object_id=call_id)
     roles = {s.label: s.role for s in speakers_repo.for_call(session, call_id)}
     spoken = [
         metrics_mod.Spoken(u.speaker, roles.get(u.speaker, Role.other), u.start, u.end, u.text)
@@ -305,7 +305,12 @@ def diarize_call(
     with Session(engine) as session:
         call = calls_repo.get(session, call_id)
         if call is None:
-            raise NotFound(f"call {call_id} does not exist", hint="It may have been deleted.")
+            raise NotFound(
+                f"call {call_id} does not exist",
+                hint="It may have been deleted.",
+                object_type="call",
+                object_id=call_id,
+            )
         rows = transcripts_repo.for_call(session, call_id)
         for r in rows:
             session.expunge(r)
@@ -320,7 +325,12 @@ def diarize_call(
             call.duration_s,
         )
     if not path.is_file():
-        raise NotFound(f"the audio of call {call_id} is missing from the store", hint="Upload the file again.")
+        raise NotFound(
+            f"the audio of call {call_id} is missing from the store",
+            hint="Upload the file again.",
+            object_type="call",
+            object_id=call_id,
+        )
 
     if stereo:
         drafts = _stereo_drafts(rows)
@@ -401,7 +411,7 @@ def update_speakers(
     with session_scope(engine) as session:
         call = calls_repo.get(session, call_id)
         if call is None:
-            raise NotFound(f"Call {call_id} does not exist.")
+            raise NotFound(f"Call {call_id} does not exist.", object_type="call", object_id=call_id)
         if actor is not None and call.rep_key and any(c.role is not None for c in changes):
             rep = users_repo.get_by_email(session, call.rep_key)
             if feeds_profile(session, call.owner_id, rep) and not policy.can_enrol_voice(
@@ -411,6 +421,8 @@ def update_speakers(
                     f"Confirming roles in call {call_id} would enrol a voice for {call.rep_key}, which you may not do.",
                     hint="Ask that rep, their manager or an admin to correct the roles.",
                     code="voice_enrolment_forbidden",
+                    object_type="call",
+                    object_id=call_id,
                 )
         by_label = {s.label: s for s in speakers_repo.for_call(session, call_id)}
         if not by_label:
