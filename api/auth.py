@@ -40,11 +40,13 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def cookie_name(runtime: Runtime) -> str:
+    """The session cookie's name: ``__Host-insight_session`` when cookies are secure, else ``insight_session``."""
     # The __Host- prefix makes browsers refuse the cookie unless it is Secure, host-only and Path=/.
     return "__Host-insight_session" if runtime.settings.secure_cookies else "insight_session"
 
 
 def limiter(request: Request, runtime: Runtime) -> RateLimiter:
+    """The app's per-principal request rate limiter, created on first use (INSIGHT_RATE_LIMIT_PER_MINUTE)."""
     state = request.app.state
     if getattr(state, "rate_limiter", None) is None:
         state.rate_limiter = RateLimiter(runtime.settings.rate_limit_per_minute)
@@ -53,6 +55,7 @@ def limiter(request: Request, runtime: Runtime) -> RateLimiter:
 
 
 def principal_cache(request: Request) -> PrincipalCache:
+    """The app's cache of resolved principals (by token or session hash), created on first use."""
     state = request.app.state
     if getattr(state, "principal_cache", None) is None:
         state.principal_cache = PrincipalCache()
@@ -146,6 +149,13 @@ def resolve_principal(request: Request, runtime: Runtime) -> Principal | None:
 
 
 async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    """The signed-in principal of the request (dependency), resolved once per request.
+
+    Raises:
+        Unauthorized: No credentials, or an unknown, expired or revoked token or session, or a deactivated user.
+        Forbidden: A session request with an unsafe method lacks a valid CSRF token.
+        RateLimited: The principal's token or session went over its requests per minute.
+    """
     if hasattr(request.state, "principal"):
         principal: Principal | None = request.state.principal
     else:
@@ -211,6 +221,7 @@ def authorize(area: Area) -> Callable[..., Awaitable[Principal]]:
 
 
 async def visible_call(call_id: int, request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> Call:
+    """The route's ``{call_id}`` call (dependency); NotFound when the principal may not see it or it does not exist."""
     cached: Call | None = getattr(request.state, "call", None)
     if cached is not None and cached.id == call_id:  # checked by the router's guard already
         return cached
@@ -271,6 +282,7 @@ def require_scope(scope: policy.Scope) -> Callable[..., Awaitable[Principal]]:
 
 
 def actor_of(request: Request, principal: Principal | None) -> audit.Actor:
+    """Who acts, for the audit log: the principal (``anonymous`` when None), the request id and the client address."""
     return audit.Actor(
         label=principal.email if principal else "anonymous",
         user_id=principal.user_id if principal else None,
@@ -281,6 +293,7 @@ def actor_of(request: Request, principal: Principal | None) -> audit.Actor:
 
 
 async def get_actor(request: Request, principal: PrincipalDep) -> audit.Actor:
+    """The audit actor of the signed-in principal (dependency)."""
     return actor_of(request, principal)
 
 

@@ -18,6 +18,7 @@ from insight.runtime import Runtime
 
 
 async def get_runtime(request: Request) -> Runtime:
+    """The app's runtime (settings, engine, store, queues), set up by the lifespan in ``api.main``."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 

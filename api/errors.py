@@ -51,6 +51,7 @@ def _out_of_range() -> JSONResponse:
 
 
 def status_for(exc: errors.InsightError) -> int:
+    """The HTTP status of a core error: that of its nearest class in ``STATUS``, else 500."""
     for cls in type(exc).__mro__:
         if cls in STATUS:
             return STATUS[cls]
@@ -58,14 +59,20 @@ def status_for(exc: errors.InsightError) -> int:
 
 
 def error_body(code: str, message: str, hint: str = "") -> dict[str, dict[str, str]]:
+    """The project's error body: ``{"error": {"code": ..., "message": ..., "hint": ...}}``."""
     return {"error": {"code": code, "message": message, "hint": hint}}
 
 
 def wants_html(request: Request) -> bool:
+    """Whether a browser page asked (not under /api/, accepts HTML): its 401 redirects to the sign-in page."""
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
 
 
 def register(app: FastAPI) -> None:
+    """Install the handlers that answer core errors, database outages, out-of-range numbers, validation and HTTP
+    errors in the error body shape (a browser page's 401 redirects to /login instead).
+    """
+
     @app.exception_handler(errors.InsightError)
     async def _insight(request: Request, exc: errors.InsightError) -> Response:
         status = status_for(exc)

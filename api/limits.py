@@ -85,6 +85,7 @@ class BodyLimits:
         self.routes = dict(routes)
 
     def cap_for(self, method: str, path: str) -> BodyCap:
+        """The cap of the route at ``method`` and ``path`` (a trailing slash ignored), else the default."""
         return self.routes.get((method, path.rstrip("/") or "/"), self.default)
 
     async def _refuse(self, send: Send, cap: BodyCap) -> None:
@@ -104,6 +105,7 @@ class BodyLimits:
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, answering 413 instead once its declared or streamed body is over the cap."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -39,6 +39,7 @@ class RequestContext:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request under its id (echoed as ``X-Request-ID``), then log it and count it in the metrics."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -18,6 +18,7 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def parse_networks(entries: Iterable[str]) -> list[Network]:
+    """The networks of addresses or CIDR ranges (host bits allowed); ValueError for an entry that is neither."""
     return [ipaddress.ip_network(e.strip(), strict=False) for e in entries]
 
 
@@ -66,6 +67,7 @@ class TrustedProxies:
         self.networks = parse_networks(trusted)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the connection on with its ``client`` resolved through ``X-Forwarded-For`` when trusted."""
         client = scope.get("client")
         if self.networks and scope["type"] in ("http", "websocket") and client:
             values = [v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"]

@@ -67,7 +67,8 @@ def _walk(dependant: Dependant) -> Iterator[Dependant]:
 
 def int_parameters(dependant: Dependant) -> list[tuple[str, str]]:
     """``(location, name)`` of every integer path, query, header and cookie parameter of a route and its
-    dependencies."""
+    dependencies.
+    """
     found: list[tuple[str, str]] = []
     for dep in _walk(dependant):
         for where, fields in (
@@ -129,7 +130,8 @@ def out_of_range(request: Request, params: list[tuple[str, str]]) -> list[dict[s
 
 class Route(APIRoute):
     """An APIRoute whose sync endpoint releases its database sessions in its own thread, and whose integer
-    parameters must fit 64 bits (see the module doc)."""
+    parameters must fit 64 bits (see the module doc).
+    """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not (inspect.iscoroutinefunction(endpoint) or inspect.isasyncgenfunction(endpoint)):
@@ -137,6 +139,7 @@ class Route(APIRoute):
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """FastAPI's handler, preceded by the area guard (routes with a body) and the 64-bit check of integers."""
         # A guarded route checks credentials before it reads its body (an anonymous upload is not taken in).
         handler = guard_before_body(self, super().get_route_handler())
         params = int_parameters(self.dependant)

@@ -80,6 +80,7 @@ class SecurityHeaders:
         self.docs_paths = frozenset(p for p in docs_paths if p)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, adding the security headers to its answer (a docs page gets its own policy)."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -159,6 +159,7 @@ STRINGS: dict[str, dict[str, str]] = {
 
 
 def pick_language(request: Request) -> str:
+    """The page language: a known ``?lang=``, else the first known one in Accept-Language, else Japanese."""
     requested = request.query_params.get("lang")
     if requested in STRINGS:
         return requested

@@ -34,7 +34,8 @@ class MinutesCard:
 
 def minutes_card(session: Session, shown: CallView, *, lang: str) -> MinutesCard | None:
     """The call's minutes for the page, in the page's view (the original only when it shows the original
-    transcript); None when there is no copy for that view."""
+    transcript); None when there is no copy for that view.
+    """
     minutes = shown.minutes(session)
     if minutes is None or minutes.content is None:
         return None

@@ -34,6 +34,7 @@ public = APIRouter(include_in_schema=False, route_class=Route)  # sign-in page a
 
 
 def clock(seconds: float) -> str:
+    """Seconds as ``m:ss``, or ``h:mm:ss`` from an hour up (the templates' ``clock`` filter)."""
     s = int(seconds)
     return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:d}:{s % 60:02d}"
 
@@ -60,6 +61,7 @@ def index(
     principal: PrincipalDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
+    """The call list page with the upload form: the calls the user may see, newest first, 50 a page."""
     calls, count = calls_repo.list_page(
         session, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, visibility=policy.call_visibility(principal)
     )
@@ -81,6 +83,10 @@ def call_page(
     principal: PrincipalDep,
     actor: ActorDep,
 ) -> HTMLResponse:
+    """One call's page: jobs, transcript, speakers, metrics and minutes, original or redacted by who reads.
+
+    A read of the original transcript is audited (once a minute per user and call).
+    """
     shown = call_view.decide_view(principal, call)
     utterances = shown.utterances(session)
     if shown.original and utterances:
@@ -133,6 +139,7 @@ def login_error_text(code: str, strings: dict[str, str]) -> str:
 
 @public.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, runtime: RuntimeDep, next: str = "/", error: str = "") -> HTMLResponse:
+    """The sign-in page; with no users yet it says how to create the first admin."""
     with Session(runtime.engine) as session:
         no_users = users_repo.count(session) == 0
     context = _context(request, runtime, None)
@@ -152,6 +159,13 @@ def login_form(
     password: Annotated[str, Form(max_length=1024)],
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
+    """Sign in from the form: set the session cookie and redirect to ``next`` (a local path, else /).
+
+    Wrong credentials or too many attempts redirect back to the sign-in page with an error code.
+
+    Raises:
+        Forbidden: The form was posted from another origin.
+    """
     if not _same_origin(request):
         raise Forbidden("Sign-in from another site is refused.", hint="Open /login on this server.", code="csrf_failed")
     lang = pick_language(request)
@@ -170,6 +184,11 @@ def login_form(
 def logout_form(
     request: Request, runtime: RuntimeDep, csrf_token: Annotated[str, Form(max_length=128)] = ""
 ) -> Response:
+    """Sign out from the form: end the session, clear its cookie and redirect to the sign-in page.
+
+    Raises:
+        Forbidden: The form's CSRF token does not match the session cookie.
+    """
     cookie = request.cookies.get(cookie_name(runtime))
     secret = runtime.settings.secret_key.get_secret_value()
     if cookie and not auth_service.csrf_ok(secret, cookie, csrf_token):
@@ -181,10 +200,12 @@ def logout_form(
 
 @public.get("/static/app.css")
 def css() -> FileResponse:
+    """The pages' stylesheet."""
     return FileResponse(HERE / "static" / "app.css", media_type="text/css")
 
 
 @public.get("/static/app.js")
 def js() -> FileResponse:
+    """The pages' script."""
     # The pages' only script: the Content-Security-Policy (api/security.py) allows no inline code.
     return FileResponse(HERE / "static" / "app.js", media_type="text/javascript")

@@ -32,6 +32,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
 
 
 def user_public(session: Session, user: User) -> UserPublic:
+    """The API view of ``user``, with its team's name."""
     assert user.id is not None
     team = users_repo.get_team(session, user.team_id) if user.team_id is not None else None
     return UserPublic(
@@ -46,11 +47,13 @@ def user_public(session: Session, user: User) -> UserPublic:
 
 
 def token_policy(runtime: Runtime) -> auth_service.TokenPolicy:
+    """The limits on token lifetimes (INSIGHT_TOKEN_MAX_DAYS, INSIGHT_TOKEN_ALLOW_NO_EXPIRY)."""
     settings = runtime.settings
     return auth_service.TokenPolicy(max_days=settings.token_max_days, allow_no_expiry=settings.token_allow_no_expiry)
 
 
 def token_public(token: ApiToken) -> TokenPublic:
+    """The API view of a token: its prefix and metadata, never the token itself."""
     assert token.id is not None
     return TokenPublic.model_validate(token, from_attributes=True)
 
@@ -101,7 +104,8 @@ def list_tokens(session: SessionDep, principal: PrincipalDep) -> list[TokenPubli
 @router.post("/tokens", status_code=201, response_model=TokenCreated, responses=ERRORS)
 def create_token(body: TokenCreate, runtime: RuntimeDep, principal: PrincipalDep, actor: ActorDep) -> TokenCreated:
     """Create an API token for yourself; the token is in this response only. Signed-in users and admin tokens only,
-    so a leaked token cannot mint longer-lived ones."""
+    so a leaked token cannot mint longer-lived ones.
+    """
     if principal.token_id is not None and "admin" not in principal.scopes:
         raise Forbidden(
             "A token cannot create tokens.",

@@ -1,5 +1,6 @@
 """Administration: users and roles, tokens for other users (sync jobs), call owners, the audit log (and its
-export), retention runs and customer erasure. Every route needs the admin scope (see api/main.py)."""
+export), retention runs and customer erasure. Every route needs the admin scope (see api/main.py).
+"""
 
 from __future__ import annotations
 

@@ -60,6 +60,7 @@ def _rep_channel(call: Call) -> str | None:
 
 
 def to_public(call: Call, jobs: list[Job]) -> CallPublic:
+    """The API view of ``call`` and its jobs: progress in percent, the rep's channel as left/right, and links."""
     assert call.id is not None
     return CallPublic(
         id=call.id,
@@ -134,7 +135,8 @@ async def upload_call(
     """Upload a recording; it is transcribed in the background. The same bytes twice from you return the same call.
 
     ``rep`` may name only yourself, a rep of your team (managers) or anyone (admins): their voice profile learns
-    from the call."""
+    from the call.
+    """
     declared = request.headers.get("content-length")
     cap = runtime.settings.max_upload_bytes
     if declared and declared.isdigit() and int(declared) > cap + 64 * 1024:

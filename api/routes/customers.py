@@ -29,6 +29,9 @@ router = APIRouter(prefix="/api/customers", tags=["customers"], route_class=Rout
 
 
 def to_public(record: CustomerRecord) -> CustomerRecordPublic:
+    """The API view of a customer record: profile, RFM of the newest run (None when not segmented), history,
+    purchases, deals and the calls the reader may see.
+    """
     c = record.customer
     assert c.id is not None
     rfm = None

@@ -87,7 +87,8 @@ async def import_transactions_file(
     return_prefix: Annotated[str | None, Form(max_length=16)] = None,
 ) -> Any:
     """Import transactions: every row is validated; the file is imported whole or not at all. Rows imported before
-    (by id, or by content from any file or format) are skipped and reported as already present."""
+    (by id, or by content from any file or format) are skipped and reported as already present.
+    """
     name = check_filename(file.filename or "")
     try:
         options = ImportOptions.build(

@@ -56,7 +56,8 @@ def get_minutes(
     ] = None,
 ) -> Response | MinutesPublic:
     """The call's minutes: summary, needs, objections, questions, decisions, next actions, budget, timeline,
-    decision makers, competitors, products and sentiment, each item citing its utterances."""
+    decision makers, competitors, products and sentiment, each item citing its utterances.
+    """
     shown = call_view.decide_view(principal, call, view)  # the one gate for unredacted text
     minutes = shown.minutes(session)
     if minutes is None:

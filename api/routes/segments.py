@@ -42,6 +42,7 @@ RunQuery = Annotated[int | None, Query(description="A segment run id; default th
 
 
 def run_public(run: SegmentRun) -> RunPublic:
+    """The API view of a segment run, with its reference date (the UTC day of its last counted instant)."""
     return RunPublic.model_validate(run.model_dump() | {"as_of_date": service.reference_day(run.as_of)})
 
 

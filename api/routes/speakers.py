@@ -47,7 +47,8 @@ def get_speakers(
     call_id: int, call: VisibleCall, session: SessionDep, principal: PrincipalDep, runtime: RuntimeDep
 ) -> SpeakersPublic:
     """The call's speakers with their roles (empty until the speaker stage has run); names are masked for readers
-    of the redacted text."""
+    of the redacted text.
+    """
     return _speakers(session, call, principal, runtime.settings)
 
 
@@ -62,7 +63,8 @@ def patch_speakers(
 ) -> SpeakersPublic:
     """Rename speakers and fix their roles; the call's metrics are recomputed at once and its minutes in the
     background, and a confirmed rep's voice is enrolled into their voice profile when the call names its rep (role
-    changes then need the right to enrol for that rep: the rep, their manager or an admin)."""
+    changes then need the right to enrol for that rep: the rep, their manager or an admin).
+    """
     changes = [SpeakerChange(label=c.label, name=c.name, role=c.role) for c in body.speakers]
     wake = update_speakers(
         runtime.engine,
