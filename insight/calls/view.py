@@ -33,10 +33,7 @@ def get_call(session: Session, call_id: int, *, hint: str = "") -> Call:
     Raises:
         NotFound: no such call.
     """
-    call = calls_repo.get(session, call_id)
-    if call is None:
-        raise NotFound(f"Call {call_id} does not exist.", hint=hint, object_type="call", object_id=call_id)
-    return call
+    return calls_repo.get_existing(session, call_id, hint=hint)
 
 
 def get_visible_call(session: Session, principal: Principal, call_id: int, *, hint: str = LIST_HINT) -> Call:
@@ -100,14 +97,17 @@ class CallView:
 
     @property
     def call_id(self) -> int:
+        """The call's id (the call is always a stored row here)."""
         assert self.call.id is not None
         return self.call.id
 
     @property
     def name(self) -> Literal["original", "redacted"]:
+        """Which view this is: ``original`` or ``redacted``."""
         return "original" if self.original else "redacted"
 
     def utterances(self, session: Session) -> list[Utterance]:
+        """The call's transcript utterances in order, as stored."""
         return transcripts_repo.for_call(session, self.call_id)
 
     def text(self, utterance: Utterance) -> str:

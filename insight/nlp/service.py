@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from insight.errors import NotFound
 from insight.model_holder import Models
 from insight.nlp.embeddings import LazyEmbedder
 from insight.nlp.minutes.llm import LlmConfig, LlmMinutesWriter, WriterResult, write_minutes
@@ -54,6 +53,7 @@ class AnalyzeConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnalyzeConfig:
+        """The analyze options from the settings; the LLM writer is configured only when ``llm_url`` is set."""
         llm = None
         if settings.llm_url:
             key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
@@ -151,14 +151,7 @@ def analyze_call(
         NotFound: the call is gone.
     """
     with Session(engine) as session:
-        call = calls_repo.get(session, call_id)
-        if call is None:
-            raise NotFound(
-                f"call {call_id} does not exist",
-                hint="It may have been deleted.",
-                object_type="call",
-                object_id=call_id,
-            )
+        call = calls_repo.get_existing(session, call_id, hint=calls_repo.GONE_HINT)
         rows = transcripts_repo.for_call(session, call_id)
         for row in rows:
             session.expunge(row)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, func, or_, update
 from sqlmodel import Session, col, select
 
+from insight.errors import NotFound
 from models import Call, User
 from models.base import utcnow
 
@@ -16,6 +17,22 @@ from models.base import utcnow
 def get(session: Session, call_id: int) -> Call | None:
     """The call with this id, or None; no visibility check (callers apply ``insight.auth.policy``)."""
     return session.get(Call, call_id)
+
+
+# What a stage's job says when its call was deleted meanwhile.
+GONE_HINT = "It may have been deleted."
+
+
+def get_existing(session: Session, call_id: int, *, hint: str = "") -> Call:
+    """The call with this id; no visibility check.
+
+    Raises:
+        NotFound: no such call (``object_id`` is ``call_id``).
+    """
+    call = session.get(Call, call_id)
+    if call is None:
+        raise NotFound(f"Call {call_id} does not exist.", hint=hint, object_type="call", object_id=call_id)
+    return call
 
 
 def get_by_sha256(session: Session, sha256: str, *, owner_id: int | None) -> Call | None:

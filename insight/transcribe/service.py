@@ -25,6 +25,7 @@ def speaker_label(channel: int | None) -> str:
 
 
 def to_rows(call_id: int, transcript: Transcript) -> list[Utterance]:
+    """The transcript's segments as utterance rows of call ``call_id``, numbered in order, with their words."""
     return [
         Utterance(
             call_id=call_id,
@@ -58,14 +59,7 @@ def transcribe_call(
         NotFound: the call or its audio is gone.
     """
     with session_scope(engine) as session:
-        call = calls_repo.get(session, call_id)
-        if call is None:
-            raise NotFound(
-                f"call {call_id} does not exist",
-                hint="It may have been deleted.",
-                object_type="call",
-                object_id=call_id,
-            )
+        call = calls_repo.get_existing(session, call_id, hint=calls_repo.GONE_HINT)
         language = call.language_hint or options.language
         path = store.path_for(call.audio_sha256)
         duration, channels, dual_mono = call.duration_s, call.channels, call.dual_mono

@@ -273,9 +273,7 @@ def utterance_rows(call_id: int, drafts: Sequence[UtteranceDraft]) -> list[Utter
 
 def recompute_metrics(session: Session, call_id: int) -> dict[str, Any]:
     """Recompute and store a call's metrics from its stored utterances and speakers' current roles."""
-    call = calls_repo.get(session, call_id)
-    if call is None:
-        raise NotFound(f"Call {call_id} does not exist.", object_type="call", object_id=call_id)
+    call = calls_repo.get_existing(session, call_id)
     roles = {s.label: s.role for s in speakers_repo.for_call(session, call_id)}
     spoken = [
         metrics_mod.Spoken(u.speaker, roles.get(u.speaker, Role.other), u.start, u.end, u.text)
@@ -303,14 +301,7 @@ def diarize_call(
         NotFound: the call or its audio is gone.
     """
     with Session(engine) as session:
-        call = calls_repo.get(session, call_id)
-        if call is None:
-            raise NotFound(
-                f"call {call_id} does not exist",
-                hint="It may have been deleted.",
-                object_type="call",
-                object_id=call_id,
-            )
+        call = calls_repo.get_existing(session, call_id, hint=calls_repo.GONE_HINT)
         rows = transcripts_repo.for_call(session, call_id)
         for r in rows:
             session.expunge(r)
@@ -409,9 +400,7 @@ def update_speakers(
         Forbidden: ``actor`` changes roles that would enrol a voice for a rep they may not enrol.
     """
     with session_scope(engine) as session:
-        call = calls_repo.get(session, call_id)
-        if call is None:
-            raise NotFound(f"Call {call_id} does not exist.", object_type="call", object_id=call_id)
+        call = calls_repo.get_existing(session, call_id)
         if actor is not None and call.rep_key and any(c.role is not None for c in changes):
             rep = users_repo.get_by_email(session, call.rep_key)
             if feeds_profile(session, call.owner_id, rep) and not policy.can_enrol_voice(
