@@ -48,7 +48,6 @@ class AnalyzeConfig:
     allow_list: tuple[str, ...] = ()
     catalog: EntityCatalog = EntityCatalog()
     timezone: str | None = None
-    embedding_model: str = "use-multilingual-v3"
     llm: LlmConfig | None = None
 
     @classmethod
@@ -65,7 +64,6 @@ class AnalyzeConfig:
             allow_list=tuple(settings.pii_allow_list),
             catalog=EntityCatalog.from_lists(settings.competitors, settings.products),
             timezone=settings.timezone,
-            embedding_model=settings.embedding_model,
             llm=llm,
         )
 
