@@ -24,6 +24,8 @@ from models import AuditEvent
 
 
 class Action(StrEnum):
+    """Audited actions; the value is the ``action`` string stored in the audit log."""
+
     login = "auth.login"
     login_failed = "auth.login_failed"
     login_unlock = "auth.login_unlock"
@@ -130,7 +132,8 @@ def record_crm_write(
 
 class RecentReads:
     """Remembers which reads were recorded in the last ``window_s`` seconds, so a page that reloads (or a player
-    that fetches a file in ranges) makes one audit event per user, object and kind of read per window."""
+    that fetches a file in ranges) makes one audit event per user, object and kind of read per window.
+    """
 
     def __init__(self, window_s: float = 60.0, max_entries: int = 50_000) -> None:
         self.window_s = window_s

@@ -25,7 +25,8 @@ class _Writable(Protocol):
 
 def safe_cell(value: object) -> object:
     """``value`` as it may go into a CSV cell: a text that a spreadsheet would run as a formula gets a leading
-    ``'``; numbers, text that is just a number, and everything else are returned unchanged."""
+    ``'``; numbers, text that is just a number, and everything else are returned unchanged.
+    """
     if not isinstance(value, str) or not value:
         return value
     stripped = value.lstrip()
@@ -48,9 +49,11 @@ class SafeWriter:
         self._writer = csv.writer(out, **fmtparams)
 
     def writerow(self, row: Iterable[object]) -> Any:
+        """Write one row with every cell neutralised; returns what ``csv.writer.writerow`` returns."""
         return self._writer.writerow(safe_row(row))
 
     def writerows(self, rows: Iterable[Iterable[object]]) -> None:
+        """Write each of ``rows`` with :meth:`writerow`."""
         for row in rows:
             self.writerow(row)
 

@@ -20,6 +20,7 @@ class InsightError(Exception):
             self.code = code
 
     def to_dict(self) -> dict[str, str]:
+        """The error as the JSON body of an API error response (``code``, ``message``, ``hint``)."""
         return {"code": self.code, "message": self.message, "hint": self.hint}
 
 
@@ -49,7 +50,8 @@ class InvalidAudio(InsightError):
 
 class ObjectError(InsightError):
     """An error about one stored object, which it names by ``object_type`` ("call", "customer", "user" …) and
-    ``object_id``, for logs and callers; the answer's body stays ``{code, message, hint}``."""
+    ``object_id``, for logs and callers; the answer's body stays ``{code, message, hint}``.
+    """
 
     def __init__(
         self,

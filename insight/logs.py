@@ -19,6 +19,11 @@ class JsonFormatter(logging.Formatter):
     """``{"ts", "level", "logger", "msg", "request_id", ...extra}``; exceptions go in ``exc``."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """Render ``record`` as one JSON line.
+
+        Adds the request id when one is known and every ``extra`` field (non-scalar values as ``str``), plus the
+        traceback under ``exc``.
+        """
         out: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,

@@ -82,7 +82,7 @@ def load_transcriber(settings: Settings) -> Transcriber:
 
 
 def load_voice_encoder() -> VoiceEncoder:
-    """resemblyzer's speaker encoder (its weights ship in the wheel)."""
+    """Resemblyzer's speaker encoder (its weights ship in the wheel)."""
     from insight.transcribe.diarize import VoiceEncoder
 
     return VoiceEncoder()

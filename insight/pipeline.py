@@ -68,6 +68,7 @@ class Registry:
 
     @property
     def schedules(self) -> tuple[Schedule, ...]:
+        """The periodic schedules, in registration order."""
         return self._schedules
 
     # -- registration ----------------------------------------------------------------------------------------
@@ -124,7 +125,8 @@ class Registry:
     # -- what the worker runs --------------------------------------------------------------------------------
     def handlers(self, runtime: Runtime) -> dict[str, Handler]:
         """Every job name's handler: stage handlers chain the next stage after their writer, schedules run as
-        they are."""
+        they are.
+        """
         max_attempts = runtime.settings.job_max_attempts
         handlers: dict[str, Handler] = {
             s.name: self._chained(s.make_handler(runtime), max_attempts) for s in self.stages

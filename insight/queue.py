@@ -74,6 +74,12 @@ class JobContext:
         self.check()
 
     def check(self) -> None:
+        """Stop the handler if it must no longer run; call it between units of work.
+
+        Raises:
+            LeaseLost: The reaper gave the job to another worker.
+            JobTimeout: The job ran past its time limit.
+        """
         if self.lost.is_set():
             raise LeaseLost(f"job {self.job_id} attempt {self.attempt} lost its lease")
         if time.monotonic() > self.deadline:
@@ -89,7 +95,10 @@ Apply = Callable[[Session], list[str]]
 
 
 class Handler(Protocol):
-    def __call__(self, job: Job, ctx: JobContext) -> Apply: ...
+    """A stage handler: runs one attempt of ``job`` and returns what to apply to the call."""
+
+    def __call__(self, job: Job, ctx: JobContext) -> Apply:
+        """Run one attempt of ``job``; call ``ctx.check()`` often enough to honour leases and time limits."""
 
 
 class Queues:
@@ -115,6 +124,7 @@ class Queues:
         return run_next
 
     def attach(self, dispatch: Callable[[str], object]) -> None:
+        """Route every wake-up of this process's queues to ``dispatch`` (called with the queue name)."""
         self._dispatch = dispatch
 
     def wake(self, queue: str, n: int = 1) -> None:
@@ -123,9 +133,11 @@ class Queues:
             self._tasks[queue]()
 
     def pending(self, queue: str) -> int:
+        """Number of wake-ups waiting in ``queue``'s Huey storage (not the number of job rows)."""
         return int(self.hueys[queue].pending_count())
 
     def flush(self) -> None:
+        """Drop every pending wake-up on all queues; job rows are untouched."""
         for huey in self.hueys.values():
             huey.flush()
 
@@ -201,10 +213,12 @@ class PeriodicJob:
                 return
 
     def start(self) -> None:
+        """Start the background thread that submits the job each period; does nothing when ``interval_s`` is 0."""
         if self.interval_s > 0:
             threading.Thread(target=self._loop, daemon=True, name=f"schedule-{self.name}").start()
 
     def stop(self) -> None:
+        """Ask the schedule thread to exit at its next wait."""
         self._stop.set()
 
 
@@ -383,6 +397,7 @@ class JobRunner:
                 log.exception("reaper pass failed")
 
     def start_reaper(self) -> None:
+        """Run one reaper pass now, then start the thread that repeats it every ``reaper_interval_s`` seconds."""
         # One pass right away: a restarted worker picks up what its predecessor left without waiting.
         try:
             self.reap_once()
@@ -392,6 +407,7 @@ class JobRunner:
         self._reaper.start()
 
     def stop(self) -> None:
+        """Ask the reaper thread to exit at its next wait; running jobs are not interrupted."""
         self._stop.set()
 
 
@@ -421,5 +437,6 @@ def start_consumers(queues: Queues, names: tuple[str, ...], *, threads: int) -> 
 
 
 def stop_consumers(consumers: list[EmbeddedConsumer]) -> None:
+    """Stop each consumer gracefully (its running tasks finish first)."""
     for consumer in consumers:
         consumer.stop(graceful=True)

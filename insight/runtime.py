@@ -31,6 +31,7 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, *, run_migrations: bool = True) -> Runtime:
+        """Create the data dir, database engine (migrated unless ``run_migrations`` is False), audio store, queues."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(
             settings.resolved_database_url,
@@ -44,8 +45,10 @@ class Runtime:
         return cls(settings=settings, engine=engine, store=store, queues=Queues(settings))
 
     def transcribe_options(self) -> TranscribeOptions:
+        """Transcription options (beam size, batch size, window length) from the settings."""
         s = self.settings
         return TranscribeOptions(beam_size=s.whisper_beam_size, batch_size=s.whisper_batch_size, window_s=s.window_s)
 
     def close(self) -> None:
+        """Dispose of the database engine's connection pool."""
         self.engine.dispose()

@@ -218,28 +218,34 @@ class Settings(BaseSettings):
 
     @property
     def audio_dir(self) -> Path:
+        """Where the content-addressed audio files live (``<data_dir>/audio``)."""
         return self.data_dir / "audio"
 
     @property
     def tmp_dir(self) -> Path:
+        """Scratch space for uploads and conversions (``<data_dir>/tmp``)."""
         return self.data_dir / "tmp"
 
     @property
     def queue_dir(self) -> Path:
+        """Where the SQLite queue files live when no ``queue_url`` is set (``<data_dir>/queue``)."""
         return self.data_dir / "queue"
 
     @property
     def models_dir(self) -> Path:
+        """Where models are stored: ``model_dir`` when set, else ``<data_dir>/models``."""
         return self.model_dir if self.model_dir is not None else self.data_dir / "models"
 
     @property
     def secure_cookies(self) -> bool:
+        """Whether the session cookie is Secure: ``cookie_secure`` when set, else True for an https public URL."""
         if self.cookie_secure is not None:
             return self.cookie_secure
         return (self.public_url or "").startswith("https://")
 
     @property
     def base_url(self) -> str:
+        """The URL users reach the service at: ``public_url``, else ``http://<host>:<port>``."""
         return self.public_url or f"http://{self.host}:{self.port}"
 
 

@@ -28,11 +28,17 @@ class AudioStore:
         self.tmp_dir = tmp_dir
 
     def path_for(self, sha256: str) -> Path:
+        """Path of the file with content hash ``sha256`` (it may not exist).
+
+        Raises:
+            ValueError: ``sha256`` is not 64 lowercase hex digits.
+        """
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise ValueError(f"not a sha256 hex digest: {sha256!r}")
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def exists(self, sha256: str) -> bool:
+        """Whether the file with content hash ``sha256`` is stored."""
         return self.path_for(sha256).is_file()
 
     @contextmanager
@@ -81,6 +87,7 @@ class AudioStore:
         return dest, True
 
     def delete(self, sha256: str) -> None:
+        """Remove the file with content hash ``sha256``; a missing file is not an error."""
         self.path_for(sha256).unlink(missing_ok=True)
 
     def iter_files(self) -> Iterator[Path]:
@@ -90,6 +97,7 @@ class AudioStore:
 
 
 def sha256_file(path: Path) -> str:
+    """Lowercase hex sha256 of the file at ``path``, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):

@@ -56,6 +56,7 @@ HTTP_LATENCY = Histogram(
 
 
 def record_sync_error(connector: str, kind: str) -> None:
+    """Count one sync error of ``connector``; ``kind`` labels the kind of failure."""
     SYNC_ERRORS.labels(connector=connector, kind=kind).inc()
 
 
@@ -66,6 +67,7 @@ class JobStateCollector(Collector):
         self.engine = engine
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Yield the job gauge; when the database cannot be read, every count is 0 and a warning is logged."""
         family = GaugeMetricFamily(
             "insight_jobs", "Jobs in the job table by queue and state.", labels=["queue", "state"]
         )

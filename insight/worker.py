@@ -52,7 +52,8 @@ def build_runner(runtime: Runtime) -> JobRunner:
 
 class EmbeddedWorker:
     """Consumers, a reaper and the schedules of the consumed queues, running inside another process (the API
-    server, or ``insight worker``)."""
+    server, or ``insight worker``).
+    """
 
     def __init__(self, runtime: Runtime, queues: tuple[str, ...] = QUEUE_NAMES, *, warm: bool = False) -> None:
         """Prepare the consumers of ``queues``; nothing runs before :meth:`start`.
@@ -73,6 +74,7 @@ class EmbeddedWorker:
         self.schedules = REGISTRY.periodic_jobs(runtime, queues)
 
     def start(self) -> None:
+        """Start the consumers, the reaper and the schedules; warm the analysis models in the background if asked."""
         if self.warm:
             threading.Thread(target=_warm_analysis, args=(self.runtime,), name="insight-warm", daemon=True).start()
         self.consumers = start_consumers(self.runner.queues, self.names, threads=self.threads)
@@ -81,6 +83,7 @@ class EmbeddedWorker:
             schedule.start()
 
     def stop(self) -> None:
+        """Stop the schedules and the reaper, then the consumers (running tasks finish first)."""
         for schedule in self.schedules:
             schedule.stop()
         self.runner.stop()
