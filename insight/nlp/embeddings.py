@@ -28,9 +28,11 @@ class Embedder(Protocol):
     """Anything that turns texts into L2-normalised row vectors (one row per text, in order)."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The model's name, recorded with the vectors it produced."""
 
-    def encode(self, texts: Sequence[str]) -> FloatMatrix: ...
+    def encode(self, texts: Sequence[str]) -> FloatMatrix:
+        """One L2-normalised float32 row per text, in the order given."""
 
 
 def normalize_rows(matrix: npt.ArrayLike) -> FloatMatrix:
@@ -91,6 +93,7 @@ class LazyEmbedder:
         self._loaded: Embedder | None = None
 
     def encode(self, texts: Sequence[str]) -> FloatMatrix:
+        """Load the model on first use, then encode ``texts`` with it (one normalised row per text)."""
         if self._loaded is None:
             self._loaded = self._load()
         return self._loaded.encode(texts)

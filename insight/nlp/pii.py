@@ -599,7 +599,8 @@ def _tags(doc: Doc, start: int, end: int) -> list[str]:
 def _not_a_name_by_dictionary(doc: Doc, start: int, end: int) -> bool:
     """The dictionary reads the span as something other than a name: every token a proper noun that is not a
     person's (日立, トヨタ, 楽楽精算), or several common nouns (老舗企業). One common noun may still be a surname
-    (林様)."""
+    (林様).
+    """
     tags = _tags(doc, start, end)
     if not tags or any("人名" in tag for tag in tags):
         return False
@@ -668,6 +669,10 @@ class AllowList:
         self._words = [fold_width(item).casefold().split() for item in items if item.strip()]
 
     def allows(self, kind: PiiKind, original: str) -> bool:
+        """Whether ``original``, found as a ``kind`` of personal data, is allowed to stay.
+
+        Numbers match on their digits, person names on any part of an allowed name; anything else must match whole.
+        """
         norm = _norm(original)
         if norm in self._texts:
             return True

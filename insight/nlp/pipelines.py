@@ -166,6 +166,7 @@ class Analysis:
     dates: list[DateMention]
 
     def by_label(self, label: str) -> list[Entity]:
+        """The entities labelled ``label`` (an :class:`EntityLabel` value), in text order."""
         return [entity for entity in self.entities if entity.label == label]
 
 

@@ -39,6 +39,7 @@ class CatalogEntry:
 
     @property
     def terms(self) -> tuple[str, ...]:
+        """The name followed by its aliases: every spelling that matches this entry."""
         return (self.name, *self.aliases)
 
 
@@ -66,6 +67,7 @@ class EntityCatalog:
 
     @property
     def competitor_terms(self) -> tuple[str, ...]:
+        """Every spelling of every competitor in the catalog."""
         return tuple(term for entry in self.entries if entry.label == EntityLabel.COMPETITOR for term in entry.terms)
 
     def __bool__(self) -> bool:
@@ -100,10 +102,12 @@ class DateMention:
 
     @property
     def is_range(self) -> bool:
+        """Whether the mention spans more than one day."""
         return self.date_from != self.date_to
 
     @property
     def due(self) -> date:
+        """The due date the mention stands for: its last day."""
         return self.date_to
 
 
@@ -142,6 +146,7 @@ class Redaction:
 
     @property
     def kinds(self) -> frozenset[PiiKind]:
+        """The kinds of personal data that were replaced."""
         return frozenset(span.kind for span in self.spans)
 
 
@@ -156,4 +161,5 @@ class SentimentScore:
 
     @property
     def weight(self) -> int:
+        """The number of polar cues found (positive plus negative); 0 means no evidence."""
         return self.positive + self.negative

@@ -319,6 +319,8 @@ PRICE: dict[Lang, re.Pattern[str]] = {
 
 @dataclass(frozen=True)
 class MoneyMention:
+    """An amount of money found in a text: character offsets, the words said, value and currency (None when unknown)."""
+
     start: int
     end: int
     text: str
@@ -428,6 +430,7 @@ def money_terms(text: str, lang: Lang) -> list[MoneyTerms]:
 
 
 def find_period(text: str, lang: Lang) -> Literal["month", "year", "once"] | None:
+    """The billing period ``text`` names (per month, per year, one-off), or None when it names none."""
     for pattern, period in PERIOD[lang]:
         if pattern.search(text):
             return period

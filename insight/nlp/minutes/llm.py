@@ -121,6 +121,8 @@ guess; no keys other than these."""
 
 @dataclass(frozen=True)
 class LlmConfig:
+    """Where the LLM writer sends requests: OpenAI-compatible base URL, model, optional API key, timeout (s)."""
+
     url: str
     model: str
     api_key: str | None = None
@@ -171,6 +173,7 @@ class LlmMinutesWriter:
 
     @property
     def model(self) -> str:
+        """The name of the model the endpoint is asked to use."""
         return self.config.model
 
     def complete(self, messages: list[dict[str, str]]) -> str:

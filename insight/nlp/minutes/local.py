@@ -27,7 +27,8 @@ from insight.transcribe.types import TranscribeOptions
 @dataclass(frozen=True)
 class FileMinutesResult:
     """The minutes of an audio file: the writer's result, its redacted form (``None`` when redaction is off), the
-    utterances its items cite and the length of the recording."""
+    utterances its items cite and the length of the recording.
+    """
 
     written: WriterResult
     redacted: dict[str, Any] | None

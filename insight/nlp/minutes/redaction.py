@@ -165,7 +165,8 @@ class _NameDecisions:
 
     def is_name(self, original: str) -> bool:
         """Whether a person the redactor found is one: not allow-listed, and not a product or competitor unless
-        the call names someone so."""
+        the call names someone so.
+        """
         if self._allowed(original):
             return False
         if original.strip() in self.explicit:
@@ -256,7 +257,8 @@ def shown_speaker_name(name: str | None, *, original: bool, redactor: PiiRedacto
 
 def redaction_language(language: str | None) -> Lang:
     """The redactor language of a call: Japanese for Japanese codes (``ja``, ``ja-JP``), else English, whose
-    patterns and NER still catch numbers, e-mail addresses and most Latin-script names in other languages."""
+    patterns and NER still catch numbers, e-mail addresses and most Latin-script names in other languages.
+    """
     key = (language or "").strip().lower().replace("_", "-")
     return "ja" if key in ("ja", "jp", "jpn", "japanese") or key.startswith("ja-") else "en"
 

@@ -98,17 +98,20 @@ _LINE_BREAKS = re.compile(r"[\r\n\v\f\x85\u2028\u2029]+")
 def md_text(value: str) -> str:
     """``value`` as inert Markdown text on one line: no raw HTML (``<``, ``>``, ``&`` become entities), no link or
     image (``](`` and ``![`` are escaped) and no link reference definition (``]:``), no line break that could start
-    a heading or a block of its own."""
+    a heading or a block of its own.
+    """
     text = _LINE_BREAKS.sub(" ", value)
     text = html.escape(text, quote=False)
     return text.replace("](", "]\\(").replace("![", "!\\[").replace("]:", "]\\:")
 
 
 def labels_for(language: str) -> dict[str, str]:
+    """The Markdown headings and labels for ``language`` (Japanese for ``ja``, English for anything else)."""
     return LABELS["ja"] if language == "ja" else LABELS["en"]
 
 
 def clock(seconds: float) -> str:
+    """``seconds`` as ``m:ss``, or ``h:mm:ss`` from one hour on (fractions dropped)."""
     s = int(seconds)
     return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:d}:{s % 60:02d}"
 
@@ -147,7 +150,8 @@ def item_details(item: MinutesItem, t: dict[str, str]) -> str:
 
 def sentiment_text(sentiment: Sentiment, t: dict[str, str]) -> str:
     """The call's sentiment in one line, as every view shows it: label, score and how sure it is
-    ("positive (+0.25, confidence 25%)"; minutes written before confidences were kept show none)."""
+    ("positive (+0.25, confidence 25%)"; minutes written before confidences were kept show none).
+    """
     sure = f", {t['confidence']} {sentiment.confidence:.0%}" if sentiment.confidence is not None else ""
     return f"{t[sentiment.label]} ({sentiment.overall:+.2f}{sure})"
 

@@ -50,6 +50,8 @@ class Owner(_Strict):
 
 
 class NextAction(MinutesItem):
+    """Something someone committed to do, with who does it and by when (None when no date was said)."""
+
     owner: Owner
     due: date | None = Field(default=None, description="Absolute due date (relative dates resolved).")
     due_text: str | None = Field(default=None, description="The date as it was said (来週の金曜日, next Friday).")
@@ -67,12 +69,16 @@ class MoneyItem(MinutesItem):
 
 
 class TimelineItem(MinutesItem):
+    """A future date or period that matters to the deal (go-live, renewal), resolved to absolute dates."""
+
     expression: str
     date_from: date
     date_to: date
 
 
 class DecisionMaker(MinutesItem):
+    """A person who decides on the purchase, by title and, when said, name."""
+
     title: str | None = None
     name: str | None = None
 
@@ -85,6 +91,8 @@ class Mention(MinutesItem):
 
 
 class Participant(_Strict):
+    """One speaker of the call with their role and, when introduced, name and organization."""
+
     speaker: str
     role: RoleName
     name: str | None = None
@@ -93,6 +101,8 @@ class Participant(_Strict):
 
 
 class UtteranceSentiment(_Strict):
+    """The sentiment score in [-1, 1] of one customer utterance and the cues behind it."""
+
     utterance_id: int
     start: float
     score: float = Field(ge=-1.0, le=1.0)
@@ -155,6 +165,7 @@ class Section(StrEnum):
     en: str
 
     def __new__(cls, field: str, ja: str, en: str) -> Section:
+        """Make the member whose value is the field name ``field``, with its Japanese and English headings."""
         member = str.__new__(cls, field)
         member._value_ = field
         member.ja = ja

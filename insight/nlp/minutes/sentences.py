@@ -61,6 +61,7 @@ class MinutesUtterance:
     char_times: tuple[tuple[int, float], ...] = ()
 
     def time_at(self, offset: int) -> float:
+        """Seconds into the call at which the word holding character ``offset`` of ``text`` starts (else ``start``)."""
         if not self.char_times:
             return self.start
         offsets = [c for c, _ in self.char_times]
@@ -70,6 +71,8 @@ class MinutesUtterance:
 
 @dataclass
 class Sentence:
+    """One sentence of the call, possibly joined from several utterances of one speaker, parsed once."""
+
     index: int
     utterances: tuple[MinutesUtterance, ...]
     text: str
@@ -82,18 +85,22 @@ class Sentence:
 
     @property
     def first(self) -> MinutesUtterance:
+        """The utterance the sentence starts in."""
         return self.utterances[0]
 
     @property
     def role(self) -> RoleName:
+        """The role of the speaker who said the sentence."""
         return self.first.role
 
     @property
     def ids(self) -> list[int]:
+        """Ids of the utterances the sentence comes from: its evidence."""
         return [u.id for u in self.utterances]
 
     @property
     def asr(self) -> float:
+        """The lowest ASR confidence (0..1) among the sentence's utterances."""
         return min(u.asr_confidence for u in self.utterances)
 
 
@@ -106,6 +113,7 @@ def content_size(text: str, lang: Lang) -> int:
 
 
 def is_customer_side(role: RoleName) -> bool:
+    """Whether ``role`` counts as the customer's side (customer, or not identified)."""
     return role in ("customer", "unknown")
 
 
@@ -183,11 +191,13 @@ def parse_sentences(sentences: list[Sentence], lang: Lang, reference: date, *, n
 
 
 def confidence_of(base: float, sentence: Sentence) -> float:
+    """An item's confidence in [0, 1]: the rule's ``base`` scaled down by up to half for uncertain ASR."""
     # An item is as trustworthy as its rule and as the words the ASR was unsure of.
     return round(max(0.0, min(1.0, base * (0.5 + 0.5 * sentence.asr))), 3)
 
 
 def item_of(sentence: Sentence, text: str, confidence: float) -> MinutesItem:
+    """A minutes item saying ``text`` with ``sentence`` as its evidence; ``confidence`` is the rule's base value."""
     return MinutesItem(
         text=text,
         utterance_ids=sentence.ids,

@@ -249,7 +249,8 @@ class EnglishSentiment:
 class SentimentScorer(Protocol):
     """Anything that scores one utterance; :func:`get_sentiment_scorer` returns the built-in ones."""
 
-    def score(self, text: str) -> SentimentScore: ...
+    def score(self, text: str) -> SentimentScore:
+        """The polarity of ``text`` in [-1, 1] and the cues behind it."""
 
 
 def _competitor_pattern(competitors: Iterable[str], generic: str) -> re.Pattern[str]:
@@ -286,7 +287,8 @@ def score_utterances(texts: Iterable[str], lang: Lang, *, catalog: EntityCatalog
 @dataclass(frozen=True)
 class OverallSentiment:
     """A call's sentiment: the cue-weighted score shrunk toward neutral, how sure it is, and how many utterances
-    leaned each way."""
+    leaned each way.
+    """
 
     score: float
     positive_utterances: int

@@ -42,6 +42,10 @@ class _Found:
 
 
 def participants(utterances: Sequence[MinutesUtterance], sentences: list[Sentence], lang: Lang) -> list[Participant]:
+    """Every speaker in order of first turn, with names and organizations from self-introductions.
+
+    In a two-party call, a name one speaker addresses the other by names the other; a name set by a user wins.
+    """
     order: dict[str, Participant] = {}
     for u in utterances:
         if u.speaker not in order:
@@ -140,6 +144,10 @@ def _is_question(s: Sentence, lang: Lang) -> bool:
 def classified(
     sentences: list[Sentence], lang: Lang, pattern: re.Pattern[str], *, questions: bool, confidence: float
 ) -> list[MinutesItem]:
+    """Customer-side sentences that match ``pattern``, as items with the base ``confidence``.
+
+    Questions are skipped unless ``questions`` is True; commitments are skipped (they are next actions).
+    """
     out: list[MinutesItem] = []
     for s in sentences:
         if not is_customer_side(s.role) or not pattern.search(s.clean):
@@ -153,6 +161,7 @@ def classified(
 
 
 def questions(sentences: list[Sentence], lang: Lang) -> list[MinutesItem]:
+    """The customer side's questions (of two or more tokens); a question mark gives a higher confidence."""
     return [
         item_of(s, s.clean, 0.9 if s.clean.rstrip().endswith(("?", "？")) else 0.7)
         for s in sentences
@@ -161,6 +170,7 @@ def questions(sentences: list[Sentence], lang: Lang) -> list[MinutesItem]:
 
 
 def decisions(sentences: list[Sentence], lang: Lang) -> list[MinutesItem]:
+    """Sentences that state a decision, whoever said them."""
     return [item_of(s, s.clean, 0.75) for s in sentences if cues.DECISION[lang].search(s.clean)]
 
 
@@ -188,6 +198,11 @@ def _due(s: Sentence) -> DateMention | None:
 def next_actions(
     sentences: list[Sentence], lang: Lang, reference: date, names: dict[str, str | None]
 ) -> tuple[list[NextAction], set[tuple[date, date]]]:
+    """Commitments to do something, with their owner and due date (past dates are not due dates).
+
+    Returns:
+        The next actions, and the ``(date_from, date_to)`` ranges used as due dates so the timeline skips them.
+    """
     out: list[NextAction] = []
     used: set[tuple[date, date]] = set()
     for s in sentences:
@@ -258,6 +273,7 @@ def accepted_proposals(
 def money(
     sentences: list[Sentence], lang: Lang, catalog: EntityCatalog | None, competitor_names: set[str]
 ) -> list[MoneyItem]:
+    """Amounts said, each classed as budget, competitor price, price (said by the rep or about pricing) or other."""
     competitor_terms = {_norm(t) for t in (catalog.competitor_terms if catalog else ())} | {
         _norm(n) for n in competitor_names
     }
@@ -292,6 +308,7 @@ def money(
 def timeline(
     sentences: list[Sentence], lang: Lang, reference: date, taken: set[tuple[date, date]]
 ) -> list[TimelineItem]:
+    """Dates after ``reference`` that are not in ``taken`` (due dates of next actions), once each."""
     out: list[TimelineItem] = []
     seen: set[tuple[date, date]] = set()
     for s in sentences:
@@ -328,6 +345,10 @@ class _Person:
 
 
 def decision_makers(sentences: list[Sentence], lang: Lang) -> list[DecisionMaker]:
+    """Decision makers by title, merged per person, cited by every sentence naming them.
+
+    A title counts only when said by the customer side or in a decision context.
+    """
     people: list[_Person] = []
     for s in sentences:
         context = bool(cues.DECISION_CONTEXT[lang].search(s.clean))
@@ -434,6 +455,14 @@ def _find_term(sentence: str, term: str) -> bool:
 def mentions(
     sentences: list[Sentence], lang: Lang, catalog: EntityCatalog | None, own: set[str]
 ) -> tuple[list[Mention], list[Mention]]:
+    """Vendors and products named in the call, each once with every sentence that names it.
+
+    Names come from the catalog, the rep's own product phrases, comparisons and competitor contexts; names in
+    ``own`` are never competitors.
+
+    Returns:
+        ``(competitors, products)``, each in order of first mention.
+    """
     # name key -> (display name, kind, strength, sentences); strength: catalog 3, own 2, compared 1, context 0.
     found: dict[str, tuple[str, str, int, list[Sentence]]] = {}
     # A name the cues find that is one of a catalog entry's spellings is that entry (added from the catalog).
@@ -505,6 +534,11 @@ def mentions(
 
 
 def sentiment(utterances: Sequence[MinutesUtterance], lang: Lang, catalog: EntityCatalog | None) -> Sentiment | None:
+    """The customer's sentiment overall and per utterance; None when only reps speak.
+
+    Utterances of every non-rep speaker count when no one is tagged customer. The label is positive from 0.1,
+    negative from -0.1 down, neutral between.
+    """
     customer = [u for u in utterances if u.role == "customer"] or [u for u in utterances if u.role != "rep"]
     if not customer:
         return None

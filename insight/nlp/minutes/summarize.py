@@ -158,7 +158,8 @@ def is_small_talk(text: str, lang: Lang, *, names: Iterable[str] = ()) -> bool:
 
 def trim_small_talk(text: str, lang: Lang, *, names: Iterable[str] = ()) -> str:
     """``text`` without the greetings, introductions and acknowledgements that open it, each followed by a pause
-    (a comma or 、): "Hi Jordan, this is Alex, the rollout starts in March." shows "The rollout starts in March."."""
+    (a comma or 、): "Hi Jordan, this is Alex, the rollout starts in March." shows "The rollout starts in March.".
+    """
     spans = sorted(_small_talk_spans(text, lang, names))
     at = len(text) - len(_LEADING_PUNCT.sub("", text))
     for start, end in spans:

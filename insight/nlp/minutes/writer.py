@@ -111,7 +111,8 @@ class MinutesWriter(Protocol):
     """Anything that writes minutes for a transcript (the offline writer, an LLM-backed one)."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The backend's name, stored with the minutes it wrote."""
 
     def write(
         self,
@@ -120,7 +121,8 @@ class MinutesWriter(Protocol):
         lang: Lang,
         reference_date: date,
         catalog: EntityCatalog | None = None,
-    ) -> MinutesDoc: ...
+    ) -> MinutesDoc:
+        """The minutes of ``utterances``; relative dates resolve against ``reference_date``."""
 
 
 def _length(text: str, lang: Lang) -> float:
