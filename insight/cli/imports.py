@@ -67,7 +67,8 @@ def import_transactions_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Import a transaction file: all rows or none. Rows already imported (by id, or by content in any file or
-    format) are skipped and reported."""
+    format) are skipped and reported.
+    """
     from insight.crm_sync.importer import import_transactions
     from insight.crm_sync.tabular import ImportOptions
     from insight.errors import InvalidImport

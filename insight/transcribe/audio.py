@@ -23,6 +23,7 @@ class AudioWindow:
 
     @property
     def duration_s(self) -> float:
+        """Length of the window in seconds."""
         return float(self.samples.shape[1]) / SAMPLE_RATE
 
 

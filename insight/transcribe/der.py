@@ -22,18 +22,22 @@ class DerResult:
 
     @property
     def der(self) -> float:
+        """Diarization error rate: missed, false-alarm and confused speech as a share of reference speech."""
         return (self.missed_s + self.false_alarm_s + self.confusion_s) / max(self.speech_s, 1e-9)
 
     @property
     def confusion(self) -> float:
+        """Speech given to the wrong speaker, as a share of reference speech."""
         return self.confusion_s / max(self.speech_s, 1e-9)
 
     @property
     def missed(self) -> float:
+        """Reference speech with no hypothesis speaker, as a share of reference speech."""
         return self.missed_s / max(self.speech_s, 1e-9)
 
     @property
     def false_alarm(self) -> float:
+        """Hypothesis speech where the reference has none, as a share of reference speech."""
         return self.false_alarm_s / max(self.speech_s, 1e-9)
 
 

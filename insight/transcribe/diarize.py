@@ -406,6 +406,7 @@ class SpeakerLookup:
         self._starts = np.array([t.start for t in self._turns])
 
     def __call__(self, t: float) -> int | None:
+        """The speaker at ``t`` seconds: the turn containing it, else the nearest turn; None without turns."""
         if not self._turns:
             return None
         i = int(np.searchsorted(self._starts, t, side="right")) - 1

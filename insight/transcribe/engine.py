@@ -20,7 +20,8 @@ SegmentCallback = Callable[[float], None]
 class Transcriber(Protocol):
     """Anything that turns 16 kHz mono float32 audio into segments."""
 
-    def detect_language(self, audio: Audio) -> tuple[str, float]: ...
+    def detect_language(self, audio: Audio) -> tuple[str, float]:
+        """The spoken language of ``audio`` (a code such as ``ja``) and its probability (0..1)."""
 
     def transcribe(
         self,
@@ -34,7 +35,12 @@ class Transcriber(Protocol):
         batch_size: int = 8,
         code_switching: bool = False,
         on_segment: SegmentCallback | None = None,
-    ) -> list[Segment]: ...
+    ) -> list[Segment]:
+        """Segments of ``audio`` (16 kHz mono float32) in ``language``, timestamps in seconds into the call.
+
+        ``offset_s`` is added to every timestamp; ``channel`` is stored on each segment; ``on_segment`` gets each
+        segment's end time and may raise to stop.
+        """
 
 
 class WhisperTranscriber:

@@ -77,6 +77,7 @@ def to_dict(result: SpeakerTranscript, *, source: str, processing_s: float | Non
 
 
 def to_json(result: SpeakerTranscript, *, source: str, processing_s: float | None = None) -> str:
+    """The transcript as pretty-printed JSON text (see :func:`to_dict`), ending with a newline."""
     return json.dumps(to_dict(result, source=source, processing_s=processing_s), ensure_ascii=False, indent=2) + "\n"
 
 

@@ -47,6 +47,8 @@ class Spoken:
 
 @dataclass(frozen=True, slots=True)
 class TurnSpan:
+    """One speaker's turn, with their role (rep, customer, other), start and end in seconds."""
+
     speaker: str
     role: str
     start: float
@@ -72,6 +74,7 @@ def sentences(text: str) -> list[str]:
 
 
 def is_japanese(text: str) -> bool:
+    """Whether ``text`` contains Japanese script (kana or kanji)."""
     return bool(_JA_CHARS.search(text))
 
 

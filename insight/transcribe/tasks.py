@@ -17,6 +17,11 @@ from models import Job
 
 
 def make_handler(runtime: Runtime) -> Handler:
+    """The transcribe stage handler: transcribes the job's call and returns the write of the utterances.
+
+    Also records the real-time factor (call length over processing time).
+    """
+
     def handle(job: Job, ctx: JobContext) -> Apply:
         assert job.call_id is not None
         call_id = job.call_id

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class Word:
+    """One recognised word: start and end in seconds into the call, its text and its probability (0..1)."""
+
     start: float
     end: float
     text: str
@@ -41,6 +43,7 @@ class Transcript:
 
     @property
     def text(self) -> str:
+        """The text of every segment, joined with spaces."""
         return " ".join(s.text for s in self.segments)
 
 
