@@ -56,6 +56,8 @@ class UploadMeta:
 
 @dataclass(frozen=True)
 class IngestResult:
+    """The outcome of an upload: the call, and whether it was created (False: an earlier call with the same audio)."""
+
     call: Call
     created: bool
 
@@ -104,6 +106,11 @@ def check_recorded_at(value: datetime | None) -> datetime | None:
 
 
 def check_language(language: str | None) -> str | None:
+    """The upload's language as a lowercase ISO 639-1 code; None (detect it) when empty or ``auto``.
+
+    Raises:
+        InvalidUpload: The code is not a supported language.
+    """
     if language is None or language.strip().lower() in {"", "auto"}:
         return None
     code = language.strip().lower()
@@ -117,6 +124,11 @@ def check_language(language: str | None) -> str | None:
 
 
 def check_speakers(value: int | None) -> int | None:
+    """The upload's number of speakers, or None (estimate it) when not given.
+
+    Raises:
+        InvalidUpload: The number is not between 1 and 10.
+    """
     if value is None:
         return None
     if not 1 <= value <= 10:
@@ -129,6 +141,12 @@ def check_speakers(value: int | None) -> int | None:
 
 
 def check_rep_channel(value: str | None, info: AudioInfo) -> int | None:
+    """The stereo channel of the sales rep (0 left, 1 right), or None when not given.
+
+    Raises:
+        InvalidUpload: The value is not left/right (or l/r, 0/1).
+        InvalidAudio: The recording is not two distinct channels.
+    """
     if value is None or value.strip() == "":
         return None
     mapping = {"left": 0, "l": 0, "0": 0, "right": 1, "r": 1, "1": 1}

@@ -81,6 +81,8 @@ class SpeakerDraft:
 
 @dataclass(frozen=True)
 class UtteranceDraft:
+    """One utterance being built from the transcript and speaker turns, before it becomes a row."""
+
     start: float
     end: float
     channel: int | None
@@ -184,6 +186,7 @@ def _channel_prints(path: Any, window_s: float, encoder: VoiceEncoder) -> dict[i
 
 
 def collect_speakers(drafts: Sequence[UtteranceDraft]) -> dict[str, SpeakerDraft]:
+    """One speaker per label in ``drafts``: talk time (seconds, overlaps counted once), questions, pitch phrases."""
     speakers: dict[str, SpeakerDraft] = {}
     for u in drafts:
         s = speakers.setdefault(u.speaker, SpeakerDraft(label=u.speaker, channel=u.channel))
@@ -236,6 +239,7 @@ def assign_roles(speakers: dict[str, SpeakerDraft], *, rep_channel: int | None, 
 
 
 def speaker_rows(call_id: int, speakers: dict[str, SpeakerDraft]) -> list[Speaker]:
+    """The speakers as rows of call ``call_id``, in label order (S0, S1 ...), talk time rounded to 0.01 s."""
     return [
         Speaker(
             call_id=call_id,
@@ -252,6 +256,7 @@ def speaker_rows(call_id: int, speakers: dict[str, SpeakerDraft]) -> list[Speake
 
 
 def utterance_rows(call_id: int, drafts: Sequence[UtteranceDraft]) -> list[Utterance]:
+    """The drafts as utterance rows of call ``call_id``, numbered in time order (by channel on ties)."""
     ordered = sorted(drafts, key=lambda u: (u.start, u.channel if u.channel is not None else -1))
     return [
         Utterance(
@@ -446,7 +451,8 @@ def update_speakers(
 
 def feeds_profile(session: Session, owner_id: int | None, rep: User | None) -> bool:
     """Does a call owned by ``owner_id`` count for ``rep``'s voice profile? Calls without an owner (from before
-    accounts, or local tools; only admins see them) do; otherwise the owner must be allowed to enrol for the rep."""
+    accounts, or local tools; only admins see them) do; otherwise the owner must be allowed to enrol for the rep.
+    """
     if owner_id is None:
         return True
     owner = users_repo.get(session, owner_id)
@@ -458,7 +464,8 @@ def rebuild_profile(session: Session, rep_key: str) -> VoiceProfile | None:
     user confirmed. Rebuilt from the calls (not updated in place), so a corrected correction leaves no trace.
 
     A call counts only when its owner may enrol a voice for the rep (:func:`feeds_profile`): a call that names
-    someone else as its rep cannot plant its speaker's voice in their profile."""
+    someone else as its rep cannot plant its speaker's voice in their profile.
+    """
     prints: list[np.ndarray] = []
     call_ids: list[int] = []
     rep = users_repo.get_by_email(session, rep_key)
