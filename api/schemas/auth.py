@@ -9,11 +9,15 @@ from pydantic import BaseModel, Field
 
 
 class LoginIn(BaseModel):
+    """An e-mail and password to sign in with; the answer also sets the session cookie."""
+
     email: str = Field(max_length=255, examples=["sato@example.jp"])
     password: str = Field(max_length=1024)
 
 
 class UserPublic(BaseModel):
+    """A user account as the API shows it (never its password)."""
+
     id: int
     email: str
     name: str | None
@@ -24,6 +28,8 @@ class UserPublic(BaseModel):
 
 
 class MePublic(BaseModel):
+    """The signed-in user, the scopes in force for the request and how it authenticated."""
+
     user: UserPublic
     scopes: list[str]
     via: str = Field(description="session or token")
@@ -31,6 +37,8 @@ class MePublic(BaseModel):
 
 
 class UserCreate(BaseModel):
+    """A new user account; without a password the user can only use API tokens (a service account)."""
+
     email: str = Field(max_length=255)
     role: str = Field(default="rep", pattern="^(rep|manager|admin)$")
     team: str | None = Field(default=None, max_length=128)
@@ -39,6 +47,8 @@ class UserCreate(BaseModel):
 
 
 class UserUpdate(BaseModel):
+    """Changes to a user account; null fields are left alone."""
+
     role: str | None = Field(default=None, pattern="^(rep|manager|admin)$")
     team: str | None = Field(default=None, max_length=128, description="A team name; empty string: no team")
     name: str | None = Field(default=None, max_length=255)
@@ -50,6 +60,8 @@ class UserUpdate(BaseModel):
 
 
 class TokenCreate(BaseModel):
+    """A request for a new API token: its name, scopes and lifetime in days."""
+
     name: str = Field(default="token", min_length=1, max_length=128)
     scopes: list[str] | None = Field(
         default=None, max_length=10, description="Default: every scope the user's role allows"
@@ -65,6 +77,8 @@ class TokenCreate(BaseModel):
 
 
 class TokenPublic(BaseModel):
+    """An API token's details; the token itself is shown only once, when it is created."""
+
     id: int
     user_id: int
     name: str
@@ -77,10 +91,14 @@ class TokenPublic(BaseModel):
 
 
 class TokenCreated(TokenPublic):
+    """A token just created, with the token itself."""
+
     token: str = Field(description="The token itself: shown only now, store it safely")
 
 
 class AuditEventPublic(BaseModel):
+    """One audit log entry: who did what to which object, when, from where, and the outcome."""
+
     id: int
     at: datetime
     actor: str
@@ -96,6 +114,8 @@ class AuditEventPublic(BaseModel):
 
 
 class AuditEventsPublic(BaseModel):
+    """A page of the audit log, newest first, with the total count."""
+
     data: list[AuditEventPublic]
     count: int
     offset: int
@@ -103,22 +123,30 @@ class AuditEventsPublic(BaseModel):
 
 
 class UnlockReport(BaseModel):
+    """What clearing a user's waits after failed sign-ins removed."""
+
     user_id: int
     email: str
     cleared: int = Field(description="Records of failed sign-ins cleared (one per client address)")
 
 
 class CallOwnerUpdate(BaseModel):
+    """The user who is to own a call."""
+
     owner_id: int
 
 
 class RetentionReport(BaseModel):
+    """What a retention run purged; cutoff (the upload time purged before) is null when retention is off."""
+
     calls_purged: int
     audio_files_deleted: int
     cutoff: datetime | None
 
 
 class ErasureReport(BaseModel):
+    """What erasing a customer deleted: rows per table and audio files."""
+
     customer_id: int
     rows_deleted: dict[str, int]
     audio_files_deleted: int

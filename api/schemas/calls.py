@@ -8,16 +8,22 @@ from pydantic import BaseModel, Field
 
 
 class ErrorPublic(BaseModel):
+    """An error: a stable code, a message and a hint on what to do about it."""
+
     code: str
     message: str
     hint: str = ""
 
 
 class ErrorBody(BaseModel):
+    """The body of every error answer."""
+
     error: ErrorPublic
 
 
 class JobPublic(BaseModel):
+    """One processing job of a call (a pipeline stage on its queue): its state, attempts and error."""
+
     id: int
     name: str
     queue: str
@@ -32,6 +38,8 @@ class JobPublic(BaseModel):
 
 
 class CallPublic(BaseModel):
+    """A call: its recording, processing state, upload details, jobs and links."""
+
     id: int
     status: str = Field(description="queued, processing, done or failed")
     stage: str | None
@@ -66,6 +74,8 @@ class CallPublic(BaseModel):
 
 
 class CallUploadPublic(CallPublic):
+    """The answer to an upload: the new call, or the existing one when these bytes were uploaded before."""
+
     duplicate: bool = Field(description="True when these exact bytes were uploaded before: this is that call")
     not_applied: list[str] = Field(
         default_factory=list,
@@ -87,6 +97,8 @@ class CallUpdate(BaseModel):
 
 
 class CallsPublic(BaseModel):
+    """A page of the calls the caller may see, with the total count."""
+
     data: list[CallPublic]
     count: int
     offset: int
@@ -94,6 +106,8 @@ class CallsPublic(BaseModel):
 
 
 class WordPublic(BaseModel):
+    """A recognised word with its times (seconds from the start of the recording) and confidence (0-1)."""
+
     start: float
     end: float
     text: str
@@ -101,6 +115,8 @@ class WordPublic(BaseModel):
 
 
 class UtterancePublic(BaseModel):
+    """One utterance of a transcript: who spoke, when (seconds from the start) and what, word by word."""
+
     id: int
     idx: int
     start: float
@@ -115,6 +131,8 @@ class UtterancePublic(BaseModel):
 
 
 class TranscriptPublic(BaseModel):
+    """A call's transcript in the view the caller may read (original or redacted)."""
+
     call_id: int
     status: str
     language: str | None

@@ -9,17 +9,23 @@ from pydantic import BaseModel, Field
 
 
 class ExternalIdPublic(BaseModel):
+    """A customer's id in an outside system (a CRM, or an import's customer source)."""
+
     source: str
     external_id: str
 
 
 class SegmentLabelPublic(BaseModel):
+    """A segment's key with its English and Japanese labels."""
+
     key: str
     label_en: str
     label_ja: str
 
 
 class RFMPublic(BaseModel):
+    """A customer's RFM scores (1-5), segment, decile and lifetime value in one segment run."""
+
     run_id: int
     as_of: datetime
     recency_days: int = Field(description="Days from the last purchase to the reference date")
@@ -35,6 +41,8 @@ class RFMPublic(BaseModel):
 
 
 class SegmentHistoryPublic(BaseModel):
+    """A customer's segment, decile and scores in one run."""
+
     run_id: int
     as_of: datetime
     segment_key: str | None
@@ -45,6 +53,8 @@ class SegmentHistoryPublic(BaseModel):
 
 
 class TransactionPublic(BaseModel):
+    """One purchase line, or a return line (is_return, negative amount)."""
+
     id: int
     occurred_at: datetime
     amount: float
@@ -57,6 +67,8 @@ class TransactionPublic(BaseModel):
 
 
 class TransactionsSummaryPublic(BaseModel):
+    """Totals of a customer's purchases and returns, with the most recent transactions."""
+
     transactions: int
     sales: int
     returns: int
@@ -71,6 +83,8 @@ class TransactionsSummaryPublic(BaseModel):
 
 
 class DealPublic(BaseModel):
+    """A deal with the customer, as synced from a CRM."""
+
     id: int
     source: str
     external_id: str
@@ -84,6 +98,8 @@ class DealPublic(BaseModel):
 
 
 class CustomerCallPublic(BaseModel):
+    """A call with the customer, in brief, with its insights once analysed."""
+
     id: int
     status: str
     filename: str
@@ -99,6 +115,8 @@ class CustomerCallPublic(BaseModel):
 
 
 class CustomerPublic(BaseModel):
+    """A customer's profile and ids in outside systems."""
+
     id: int
     name: str | None
     company: str | None
@@ -112,6 +130,8 @@ class CustomerPublic(BaseModel):
 
 
 class CustomerRecordPublic(BaseModel):
+    """Everything known about a customer: profile, RFM, segment history, purchases, deals and calls."""
+
     profile: CustomerPublic
     rfm: RFMPublic | None = Field(description="From the newest segment run; null when not segmented")
     segment_history: list[SegmentHistoryPublic]
@@ -122,6 +142,8 @@ class CustomerRecordPublic(BaseModel):
 
 
 class RunPublic(BaseModel):
+    """A segment run: the period it counted, its totals and how it went."""
+
     id: int
     as_of: datetime = Field(description="End of the counted period (exclusive): for a date, the next day's start")
     as_of_date: date = Field(description="The reference date: recency is whole days from the last purchase to it")
@@ -141,6 +163,8 @@ class RunPublic(BaseModel):
 
 
 class SegmentPublic(BaseModel):
+    """One segment in a run: its customers and net revenue, and their shares (0-1) of the run's totals."""
+
     key: str
     label_en: str
     label_ja: str
@@ -153,6 +177,8 @@ class SegmentPublic(BaseModel):
 
 
 class SegmentsPublic(BaseModel):
+    """Every defined segment in a run (empty ones included), with the run's totals."""
+
     run: RunPublic
     customers: int
     revenue: float
@@ -160,6 +186,8 @@ class SegmentsPublic(BaseModel):
 
 
 class DecilePublic(BaseModel):
+    """One tenth of the customers by monetary value: its revenue, shares (0-1) and monetary range."""
+
     decile: int
     customers: int
     revenue: float
@@ -170,11 +198,15 @@ class DecilePublic(BaseModel):
 
 
 class DecilesPublic(BaseModel):
+    """The decile analysis of a run, decile 1 (highest monetary value) first."""
+
     run: RunPublic
     data: list[DecilePublic]
 
 
 class SegmentCustomerPublic(BaseModel):
+    """A customer in a segment, with their RFM values in the run."""
+
     id: int
     name: str | None
     company: str | None
@@ -191,6 +223,8 @@ class SegmentCustomerPublic(BaseModel):
 
 
 class SegmentCustomersPublic(BaseModel):
+    """A page of a segment's customers in a run, highest monetary value first."""
+
     run: RunPublic
     segment: str
     data: list[SegmentCustomerPublic]
@@ -200,18 +234,24 @@ class SegmentCustomersPublic(BaseModel):
 
 
 class MovementPublic(BaseModel):
+    """How many customers went from one segment to another between two runs (none: not segmented in that run)."""
+
     from_segment: str
     to_segment: str
     customers: int
 
 
 class MovementsPublic(BaseModel):
+    """Customer movements between the segments of two runs."""
+
     from_run: int
     to_run: int
     data: list[MovementPublic]
 
 
 class DefinitionPublic(BaseModel):
+    """A segment definition: labels, priority and the score ranges (inclusive) that put a customer in it."""
+
     key: str
     label_en: str
     label_ja: str
@@ -226,6 +266,8 @@ class DefinitionPublic(BaseModel):
 
 
 class DefinitionUpdate(BaseModel):
+    """Changes to a segment definition (admin only); null fields are left alone."""
+
     label_en: str | None = Field(default=None, max_length=64)
     label_ja: str | None = Field(default=None, max_length=64)
     description: str | None = None
@@ -239,6 +281,8 @@ class DefinitionUpdate(BaseModel):
 
 
 class ComputeRequest(BaseModel):
+    """Options of a segment run; window_days counts frequency and monetary over that many days only."""
+
     as_of: date | None = Field(
         default=None,
         description="Reference date: purchases up to the end of that day count, recency is days to it; default now",
@@ -247,6 +291,8 @@ class ComputeRequest(BaseModel):
 
 
 class RowErrorPublic(BaseModel):
+    """Why a row of an imported file was rejected, and where."""
+
     row: int
     column: str | None
     value: str | None
@@ -254,6 +300,8 @@ class RowErrorPublic(BaseModel):
 
 
 class ImportReportPublic(BaseModel):
+    """What a transaction import read, rejected, stored and skipped, with the amounts."""
+
     file: str
     source: str
     customer_source: str

@@ -9,8 +9,11 @@ from pydantic import BaseModel, Field
 from insight.nlp.minutes.schemas import MinutesDoc
 
 
-# The minutes document is served as stored (``minutes``, the domain schema itself), with the call and its view.
 class MinutesPublic(BaseModel):
+    """A call's minutes as stored (``minutes``, the domain schema itself), with the call, its view and how and when
+    they were written.
+    """
+
     call_id: int
     status: str = Field(description="The call's processing status.")
     view: str = Field(description="redacted (personal data replaced) or original (owner and admins only)")

@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field
 
 
 class SpeakerPublic(BaseModel):
+    """A speaker of a call: label, name, role and talk time in seconds."""
+
     label: str = Field(description="S1, S2 … (stereo: S1 = left channel)")
     name: str | None
     role: str = Field(description="rep, customer or other")
@@ -18,21 +20,29 @@ class SpeakerPublic(BaseModel):
 
 
 class SpeakerChangeIn(BaseModel):
+    """A correction of one speaker: null fields are left alone; an empty name clears the name."""
+
     label: str = Field(max_length=16, examples=["S1"])
     name: str | None = Field(default=None, max_length=255, examples=["田中"])
     role: str | None = Field(default=None, pattern="^(rep|customer|other)$", examples=["rep"])
 
 
 class SpeakersPatch(BaseModel):
+    """Corrections to a call's speakers."""
+
     speakers: list[SpeakerChangeIn] = Field(min_length=1, max_length=20)
 
 
 class SpeakersPublic(BaseModel):
+    """A call's speakers."""
+
     call_id: int
     speakers: list[SpeakerPublic]
 
 
 class MetricsPublic(BaseModel):
+    """A call's conversation metrics, overall and per speaker."""
+
     call_id: int
     computed_at: datetime
     metrics: dict[str, Any] = Field(
