@@ -15,7 +15,19 @@ from api.auth import authorize
 from api.dashboard import routes as dashboard
 from api.middleware import RequestContext
 from api.proxies import TrustedProxies
-from api.routes import account, admin, calls, customers, health, imports, metrics, minutes, segments, speakers
+from api.routes import (
+    account,
+    admin,
+    calls,
+    customers,
+    health,
+    imports,
+    insights,
+    metrics,
+    minutes,
+    segments,
+    speakers,
+)
 from api.security import SecurityHeaders
 from insight.auth import policy
 from insight.runtime import Runtime
@@ -80,6 +92,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, embedded_w
     app.include_router(minutes.router, dependencies=guarded(policy.CALLS))
     app.include_router(customers.router, dependencies=guarded(policy.CUSTOMERS))
     app.include_router(segments.router, dependencies=guarded(policy.INSIGHTS))
+    app.include_router(insights.router, dependencies=guarded(policy.INSIGHTS))
     app.include_router(imports.router, dependencies=guarded(policy.IMPORTS))
     app.include_router(admin.router, dependencies=guarded(policy.ADMIN))
     app.include_router(metrics.router, dependencies=[] if settings.metrics_public else guarded(policy.METRICS))

@@ -18,6 +18,7 @@ from collections.abc import Callable, Collection, Iterable
 from sqlmodel import Session
 
 from insight.nlp import tasks as nlp_tasks
+from insight.patterns import tasks as patterns_tasks
 from insight.queue import Apply, Handler, JobContext, PeriodicJob, submit
 from insight.repositories import calls as calls_repo
 from insight.retention import tasks as retention_tasks
@@ -239,6 +240,7 @@ REGISTRY = Registry(
     ),
     schedules=(
         *segments_tasks.SCHEDULES,
+        *patterns_tasks.SCHEDULES,
         *retention_tasks.SCHEDULES,
     ),
 )

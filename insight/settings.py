@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     segments_interval_s: float = Field(
         default=86400.0, ge=0, description="Recompute customer segments this often (0 = only on demand)."
     )
+    patterns_interval_s: float = Field(
+        default=86400.0, ge=0, description="Recompute the win patterns this often (0 = only on demand)."
+    )
+    patterns_segmentations: list[str] = Field(
+        default_factory=lambda: ["rfm"], description="The segmentations the periodic win-pattern job computes."
+    )
 
     pii_redaction: bool = Field(default=True, description="Redact personal data before anything leaves the transcript.")
     pii_allow_list: list[str] = Field(

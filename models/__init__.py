@@ -6,6 +6,7 @@ from models.call import Call, CallStatus
 from models.customer import Customer, CustomerExternalId, Deal, DealOutcome
 from models.job_run import Job, JobState
 from models.minutes import Minutes
+from models.pattern import PatternRun, PatternRunStatus, WinPattern
 from models.segment import CustomerSegment, SegmentDefinition, SegmentRun, SegmentRunStatus
 from models.speaker import CallMetrics, Role, RoleSource, Speaker, VoiceProfile
 from models.transaction import Transaction
@@ -27,6 +28,8 @@ __all__ = [
     "JobState",
     "LoginFailure",
     "Minutes",
+    "PatternRun",
+    "PatternRunStatus",
     "Role",
     "RoleSource",
     "SegmentDefinition",
@@ -40,4 +43,5 @@ __all__ = [
     "Utterance",
     "VoiceProfile",
     "WebSession",
+    "WinPattern",
 ]

@@ -28,6 +28,8 @@ TABLES = (
     "auth_state",
     "web_session",
     "api_token",
+    "win_pattern",
+    "pattern_run",
     "customer_segment",
     "segment_run",
     "customer_transaction",
