@@ -105,7 +105,7 @@ class LexicalSource:
 
     name = "lexical"
 
-    def __init__(self, *, min_deals: int = 10, max_features: int = 200) -> None:
+    def __init__(self, *, min_deals: int = 10, max_features: int = 50) -> None:
         """Keep words of at least ``min_deals`` deals, at most ``max_features`` of them."""
         self.min_deals = min_deals
         self.max_features = max_features
