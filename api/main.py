@@ -20,6 +20,7 @@ from api.routes import (
     admin,
     calls,
     customers,
+    deals,
     health,
     imports,
     insights,
@@ -94,6 +95,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, embedded_w
     app.include_router(segments.router, dependencies=guarded(policy.INSIGHTS))
     app.include_router(insights.router, dependencies=guarded(policy.INSIGHTS))
     app.include_router(imports.router, dependencies=guarded(policy.IMPORTS))
+    app.include_router(deals.router, dependencies=guarded(policy.DEALS))
     app.include_router(admin.router, dependencies=guarded(policy.ADMIN))
     app.include_router(metrics.router, dependencies=[] if settings.metrics_public else guarded(policy.METRICS))
     app.include_router(dashboard.router, dependencies=guarded(policy.PAGES))

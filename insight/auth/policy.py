@@ -113,6 +113,8 @@ CALLS = _area("calls", {Scope.calls_read}, {Scope.calls_write})
 INSIGHTS = _area("insights", {Scope.insights_read, Scope.sync}, {Scope.sync, Scope.admin})
 CUSTOMERS = _area("customers", {Scope.insights_read, Scope.sync}, {Scope.sync})
 IMPORTS = _area("imports", {Scope.sync}, {Scope.sync})
+# Deals: reps read the deals of the calls they may see; managers and admins (sync) import and edit them.
+DEALS = _area("deals", {Scope.calls_read, Scope.insights_read, Scope.sync}, {Scope.sync})
 ADMIN = _area("admin", {Scope.admin}, {Scope.admin})
 METRICS = _area("metrics", {Scope.metrics}, {Scope.metrics})
 ACCOUNT = _area("account", set(), set())  # one's own account and tokens
@@ -128,6 +130,13 @@ def call_visibility(principal: Principal) -> CallVisibility:
     if principal.role == UserRole.manager and principal.team_id is not None:
         return CallVisibility(owner_id=principal.user_id, team_id=principal.team_id)
     return CallVisibility(owner_id=principal.user_id)
+
+
+def sees_every_deal(principal: Principal) -> bool:
+    """Does ``principal`` read every deal (team-wide insight or sync, as for customer records)? Otherwise only the
+    deals reached through the calls they may see: a call's deal and the deals of a call's customer.
+    """
+    return principal.is_admin or principal.has_any(frozenset({Scope.insights_read.value, Scope.sync.value}))
 
 
 def can_see_call(principal: Principal, call: Call, owner_team_id: int | None) -> bool:

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from insight import pipeline
 from insight.auth import policy
 from insight.calls.view import get_call
+from insight.customers import deals
 from insight.db import session_scope
 from insight.errors import Forbidden, InvalidAudio, InvalidUpload
 from insight.repositories import calls as calls_repo
@@ -214,18 +215,19 @@ def check_rep(session: Session, meta: UploadMeta) -> str | None:
 def _resolve_links(session: Session, meta: UploadMeta) -> tuple[int | None, int | None]:
     """The customer and deal a call belongs to, from the external ids given at upload.
 
-    An unknown id creates nothing: no stub customer that a later CRM or transaction import would duplicate under
-    its own source. The call keeps the external ids and is linked when that import brings the customer or deal
-    (``customers_repo.link_calls``). A deal with a customer also gives the call its customer.
+    An unknown customer id creates nothing: no stub customer that a later CRM or transaction import would duplicate
+    under its own source; the call keeps the id and is linked when that import brings the customer
+    (``customers_repo.link_calls``). An unknown deal id creates the deal, open and with the call's customer when
+    known: the deal's outcome is what the call is later learnt against, and a deal import from any source takes
+    that deal over (``insight.customers.deals.ensure_deal``). A deal with a customer also gives the call its customer.
     """
     customer_id = deal_id = None
     if meta.customer_external_id:
         customer_id = customers_repo.resolve_external_id(session, meta.customer_external_id)
     if meta.deal_external_id:
-        deal = customers_repo.resolve_deal(session, meta.deal_external_id)
-        if deal is not None:
-            deal_id = deal.id
-            customer_id = customer_id or deal.customer_id
+        deal = deals.ensure_deal(session, meta.deal_external_id, customer_id=customer_id)
+        deal_id = deal.id
+        customer_id = customer_id or deal.customer_id
     return customer_id, deal_id
 
 

@@ -794,3 +794,84 @@ def _short(value: Any) -> str | None:
         return None
     text = str(value)
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
+
+
+# Helpers for readers of other kinds of rows (deals ...) that share this module's file reading and column matching.
+
+
+def find_columns(
+    columns: list[str], names: Mapping[str, tuple[str, ...]], mapping: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The column of each field in ``names`` found in a header, matched as transaction columns are.
+
+    Args:
+        columns: the file's column names.
+        names: field → its usual column names, in order of preference.
+        mapping: explicit field → column entries; they win, even when their column is absent (the caller reports it).
+
+    Returns:
+        Field → column name, for the fields found. A column serves one field only.
+    """
+    by_key: dict[str, str] = {}
+    for column in columns:
+        by_key.setdefault(_column_key(column), column)
+    found = dict(mapping or {})
+    used = {_column_key(c) for c in found.values()}
+    for name, candidates in names.items():
+        if name in found:
+            continue
+        for candidate in candidates:
+            key = _column_key(candidate)
+            if key in by_key and key not in used:
+                found[name] = by_key[key]
+                used.add(key)
+                break
+    return found
+
+
+def cell_ident(value: Any) -> str | None:
+    """A cell as an id: stripped, blank as None, ``17850.0`` as ``17850`` (the same from every format)."""
+    return _ident(_clean(value))
+
+
+def cell_number(value: Any) -> float | None:
+    """A cell as a finite number (None when blank); thousands separators are allowed in text.
+
+    Raises:
+        ValueError: not a number.
+    """
+    value = _clean(value)
+    if value.__class__ is str:
+        value = value.replace(",", "").replace("，", "")
+    return _number(value)
+
+
+def cell_datetime(value: Any, tz: tzinfo = UTC) -> datetime | None:
+    """A cell as a naive UTC datetime (None when blank): ISO 8601, ``YYYY/MM/DD`` or ``YYYY年M月D日`` with an
+    optional time, or a date/datetime from Parquet; dates without a zone are in ``tz``.
+
+    Raises:
+        ValueError: not a date in a known format, or out of range (1900-2200).
+    """
+    value = _clean(value)
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    elif hasattr(value, "isoformat") and not isinstance(value, str):
+        dt = datetime(value.year, value.month, value.day)
+    else:
+        try:
+            dt = _parse_date(str(value))
+        except ValueError:
+            raise ValueError("not a date in a known format (YYYY-MM-DD, YYYY/MM/DD or YYYY年M月D日)") from None
+    if not 1900 <= dt.year <= 2200:
+        raise ValueError("date out of range (1900-2200)")
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz)
+    return dt.astimezone(UTC).replace(tzinfo=None)
+
+
+def short_value(value: Any) -> str | None:
+    """A cell's value as shown in a report: text, cut at ``MAX_VALUE_CHARS``."""
+    return _short(value)

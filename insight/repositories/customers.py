@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, func, text
+from sqlalchemy import ColumnElement, Connection, CursorResult, func, or_, text
 from sqlmodel import Session, col, select
 
 from insight.repositories import calls as calls_repo
@@ -165,3 +165,72 @@ def link_calls(conn: Connection | Session) -> int:
         assert isinstance(result, CursorResult)
         changed += int(result.rowcount)
     return changed
+
+
+def get_deal(session: Session, deal_id: int) -> Deal | None:
+    """The deal with this id, or None; no visibility check."""
+    return session.get(Deal, deal_id)
+
+
+def _deals_seen_through_calls(visibility: CallVisibility) -> ColumnElement[bool] | None:
+    """Deals a reader reaches through the calls they may see: a call's deal, or a deal of a call's customer."""
+    where = calls_repo.visible(visibility)
+    if where is None:
+        return None
+    deal_ids = select(Call.deal_id).where(where, col(Call.deal_id).is_not(None))
+    customer_ids = select(Call.customer_id).where(where, col(Call.customer_id).is_not(None))
+    return or_(col(Deal.id).in_(deal_ids), col(Deal.customer_id).in_(customer_ids))
+
+
+def deal_visible(session: Session, deal_id: int, *, visibility: CallVisibility | None) -> bool:
+    """Whether the deal is among those ``visibility`` reaches (None: every deal)."""
+    query = select(func.count()).select_from(Deal).where(Deal.id == deal_id)
+    where = None if visibility is None else _deals_seen_through_calls(visibility)
+    if where is not None:
+        query = query.where(where)
+    return int(session.exec(query).one()) > 0
+
+
+def list_deals(
+    session: Session,
+    *,
+    visibility: CallVisibility | None,
+    customer_id: int | None = None,
+    outcome: str | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> tuple[list[Deal], int]:
+    """A page of deals, newest first, and their total (only those ``visibility`` reaches; None: every deal)."""
+    clauses: list[ColumnElement[bool]] = []
+    where = None if visibility is None else _deals_seen_through_calls(visibility)
+    if where is not None:
+        clauses.append(where)
+    if customer_id is not None:
+        clauses.append(col(Deal.customer_id) == customer_id)
+    if outcome is not None:
+        clauses.append(col(Deal.outcome) == outcome)
+    rows = session.exec(select(Deal).where(*clauses).order_by(col(Deal.id).desc()).offset(offset).limit(limit)).all()
+    total = session.exec(select(func.count()).select_from(Deal).where(*clauses)).one()
+    return list(rows), int(total)
+
+
+def deals_by_external_id(session: Session, external_ids: list[str]) -> list[Deal]:
+    """Every deal whose external id (in any source) is one of ``external_ids``."""
+    if not external_ids:
+        return []
+    return list(session.exec(select(Deal).where(col(Deal.external_id).in_(external_ids))).all())
+
+
+def calls_of_deals(session: Session, deal_ids: list[int], *, visibility: CallVisibility) -> dict[int, list[int]]:
+    """The ids of the calls of each deal among those ``visibility`` allows, oldest first."""
+    if not deal_ids:
+        return {}
+    query = select(Call.deal_id, Call.id).where(col(Call.deal_id).in_(deal_ids))
+    where = calls_repo.visible(visibility)
+    if where is not None:
+        query = query.where(where)
+    out: dict[int, list[int]] = {}
+    for deal_id, call_id in session.exec(query.order_by(col(Call.id))).all():
+        if deal_id is not None and call_id is not None:
+            out.setdefault(int(deal_id), []).append(int(call_id))
+    return out
