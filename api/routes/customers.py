@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 from fastapi import APIRouter
+from sqlmodel import Session
 
 from api.auth import PrincipalDep
 from api.deps import SessionDep
@@ -12,6 +14,7 @@ from api.routing import Route
 from api.schemas.calls import ErrorBody
 from api.schemas.customers import (
     CustomerCallPublic,
+    CustomerInsightsPublic,
     CustomerPublic,
     CustomerRecordPublic,
     DealPublic,
@@ -23,15 +26,20 @@ from api.schemas.customers import (
     TransactionsSummaryPublic,
 )
 from insight.auth import policy
+from insight.auth.policy import Principal
+from insight.customers.profile import CustomerProfile, ProfileCall, customer_profile
 from insight.customers.record import CustomerRecord, customer_record
+from insight.errors import NotFound
+from insight.repositories import customers as customers_repo
 
 router = APIRouter(prefix="/api/customers", tags=["customers"], route_class=Route)
 
 
-def to_public(record: CustomerRecord) -> CustomerRecordPublic:
+def to_public(record: CustomerRecord, profile: CustomerProfile | None = None) -> CustomerRecordPublic:
     """The API view of a customer record: profile, RFM of the newest run (None when not segmented), history,
-    purchases, deals and the calls the reader may see.
+    purchases, deals, the calls the reader may see and, given ``profile``, the insights from them.
     """
+    by_call = {c.call_id: c for c in profile.calls} if profile is not None else {}
     c = record.customer
     assert c.id is not None
     rfm = None
@@ -95,15 +103,53 @@ def to_public(record: CustomerRecord) -> CustomerRecordPublic:
                 duration_s=call.duration_s,
                 language=call.language,
                 deal_id=call.deal_id,
+                insights=_call_insights(by_call.get(call.id or 0)),
                 urls={"self": f"/api/calls/{call.id}", "page": f"/calls/{call.id}"},
             )
             for call in record.calls
         ],
         calls_total=record.calls_total,
+        insights=None if profile is None else CustomerInsightsPublic.model_validate(asdict(profile)),
     )
+
+
+def _call_insights(call: ProfileCall | None) -> dict[str, Any]:
+    """A call's line of insight in the record: its deal's outcome, whether it has minutes, the customer's sentiment
+    and how many needs, objections, next actions and competitors its minutes hold.
+    """
+    if call is None:
+        return {}
+    return {"outcome": call.outcome, "minutes": call.minutes, "sentiment": call.sentiment, **call.counts}
+
+
+def _record(session: Session, customer_id: int, principal: Principal) -> CustomerRecordPublic:
+    record = customer_record(session, customer_id, visibility=policy.call_visibility(principal))
+    return to_public(record, customer_profile(session, customer_id, principal=principal))
 
 
 @router.get("/{customer_id}", response_model=CustomerRecordPublic, responses={404: {"model": ErrorBody}})
 def get_customer(customer_id: int, session: SessionDep, principal: PrincipalDep) -> CustomerRecordPublic:
-    """A customer's record: profile, RFM scores, segment, decile, LTV, purchases, deals and the calls you may see."""
-    return to_public(customer_record(session, customer_id, visibility=policy.call_visibility(principal)))
+    """A customer's record: profile, RFM scores, segment, decile, LTV, purchases, deals, the calls you may see and
+    the insights from them (needs, objections, next actions, competitors, sentiment), each with its evidence.
+    """
+    return _record(session, customer_id, principal)
+
+
+@router.get(
+    "/by-external-id/{source}/{external_id}",
+    response_model=CustomerRecordPublic,
+    responses={404: {"model": ErrorBody}},
+)
+def get_customer_by_external_id(
+    source: str, external_id: str, session: SessionDep, principal: PrincipalDep
+) -> CustomerRecordPublic:
+    """The record of the customer known as ``external_id`` in ``source`` (a CRM, or an import's customer source)."""
+    customer = customers_repo.get_by_external_id(session, source=source, external_id=external_id)
+    if customer is None or customer.id is None:
+        raise NotFound(
+            f"No customer is known as {external_id!r} in {source!r}.",
+            hint="Check the source and id (GET /api/customers/{id} lists a customer's external ids).",
+            object_type="customer",
+            object_id=f"{source}:{external_id}",
+        )
+    return _record(session, customer.id, principal)

@@ -129,6 +129,105 @@ class CustomerPublic(BaseModel):
     updated_at: datetime
 
 
+class EvidencePublic(BaseModel):
+    """Where an insight was said: the call, the utterance, seconds into the call, and the quote (redacted unless
+    you may read the call's original).
+    """
+
+    call_id: int
+    utterance_id: int | None
+    start: float
+    quote: str
+    view: str = Field(description="original or redacted: the view of the call the quote comes from")
+
+
+class InsightItemPublic(BaseModel):
+    """A need or an objection, how many calls raised it, and the evidence of its latest mention."""
+
+    text: str
+    confidence: float
+    call_id: int
+    at: datetime
+    calls: list[int]
+    evidence: EvidencePublic
+
+
+class InsightActionPublic(BaseModel):
+    """A next action of the latest minutes, with its owner, due date and evidence."""
+
+    text: str
+    owner_role: str
+    owner_name: str | None
+    due: date | None
+    due_text: str | None
+    confidence: float
+    call_id: int
+    at: datetime
+    evidence: EvidencePublic
+
+
+class CompetitorPublic(BaseModel):
+    """A competitor named in the customer's calls."""
+
+    name: str
+    mentions: int
+    calls: list[int]
+    evidence: EvidencePublic
+
+
+class SentimentPointPublic(BaseModel):
+    """The customer's sentiment in one call, in [-1, 1]."""
+
+    call_id: int
+    at: datetime
+    overall: float
+    label: str
+    confidence: float | None
+
+
+class InsightCallPublic(BaseModel):
+    """One of the customer's calls in the profile: when, its deal and the deal's outcome."""
+
+    call_id: int
+    at: datetime
+    status: str
+    deal_id: int | None
+    deal_external_id: str | None
+    outcome: str | None
+    minutes: bool
+    sentiment: str | None
+
+
+class InsightDealPublic(BaseModel):
+    """One of the customer's deals with its outcome and the calls about it you may see."""
+
+    deal_id: int
+    external_id: str
+    source: str
+    name: str | None
+    stage: str | None
+    outcome: str
+    amount: float | None
+    currency: str | None
+    closed_at: datetime | None
+    call_ids: list[int]
+
+
+class CustomerInsightsPublic(BaseModel):
+    """What the customer's calls (those you may see), minutes and deals say; every item cites its evidence."""
+
+    last_contact: datetime | None
+    calls: list[InsightCallPublic] = Field(description="In the order they took place")
+    needs: list[InsightItemPublic] = Field(description="The most often raised first")
+    objections: list[InsightItemPublic] = Field(description="Raised in calls whose deal is still open (or none)")
+    next_actions: list[InsightActionPublic] = Field(description="From the latest minutes")
+    competitors: list[CompetitorPublic]
+    sentiment: list[SentimentPointPublic] = Field(description="Per call, in the order the calls took place")
+    deals: list[InsightDealPublic]
+    topics: list[dict[str, Any]] | None = Field(default=None, description="Topics, once computed")
+    win_patterns: list[dict[str, Any]] | None = Field(default=None, description="Win patterns, once computed")
+
+
 class CustomerRecordPublic(BaseModel):
     """Everything known about a customer: profile, RFM, segment history, purchases, deals and calls."""
 
@@ -139,6 +238,9 @@ class CustomerRecordPublic(BaseModel):
     deals: list[DealPublic]
     calls: list[CustomerCallPublic] = Field(description="The customer's newest calls among those you may see")
     calls_total: int = Field(description="How many of the customer's calls you may see")
+    insights: CustomerInsightsPublic | None = Field(
+        default=None, description="Needs, objections, next actions, competitors, sentiment and deals, with evidence"
+    )
 
 
 class RunPublic(BaseModel):
