@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/pip install --quiet --no-deps resemblyzer==0.1.4
+	$(BIN)/pip install --quiet --no-deps bertopic==0.17.4
 	touch $(STAMP)
 
 # Optional system packages, installed with apt when it is usable: espeak-ng (English sample calls; without it they are
