@@ -28,6 +28,7 @@ from api.routes import (
     minutes,
     segments,
     speakers,
+    trackers,
 )
 from api.security import SecurityHeaders
 from insight.auth import policy
@@ -91,9 +92,11 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, embedded_w
     app.include_router(calls.router, dependencies=guarded(policy.CALLS))
     app.include_router(speakers.router, dependencies=guarded(policy.CALLS))
     app.include_router(minutes.router, dependencies=guarded(policy.CALLS))
+    app.include_router(trackers.call_router, dependencies=guarded(policy.CALLS))
     app.include_router(customers.router, dependencies=guarded(policy.CUSTOMERS))
     app.include_router(segments.router, dependencies=guarded(policy.INSIGHTS))
     app.include_router(insights.router, dependencies=guarded(policy.INSIGHTS))
+    app.include_router(trackers.router, dependencies=guarded(policy.TRACKERS))
     app.include_router(imports.router, dependencies=guarded(policy.IMPORTS))
     app.include_router(deals.router, dependencies=guarded(policy.DEALS))
     app.include_router(admin.router, dependencies=guarded(policy.ADMIN))

@@ -116,6 +116,8 @@ IMPORTS = _area("imports", {Scope.sync}, {Scope.sync})
 # Deals: reps read the deals of the calls they may see; managers and admins (sync) import and edit them.
 DEALS = _area("deals", {Scope.calls_read, Scope.insights_read, Scope.sync}, {Scope.sync})
 ADMIN = _area("admin", {Scope.admin}, {Scope.admin})
+# Trackers: whoever reads calls reads the trackers; managers and admins (sync, admin) add, change and delete them.
+TRACKERS = _area("trackers", {Scope.calls_read}, {Scope.sync, Scope.admin})
 METRICS = _area("metrics", {Scope.metrics}, {Scope.metrics})
 ACCOUNT = _area("account", set(), set())  # one's own account and tokens
 PAGES = _area("pages", {Scope.calls_read}, {Scope.calls_write})  # the web UI (lists calls)

@@ -320,9 +320,12 @@ def delete_tracker(session: Session, tracker_id: int) -> None:
     trackers_repo.delete_tracker(session, get_tracker(session, tracker_id))
 
 
-def call_hits(session: Session, call_id: int) -> tuple[list[Tracker], list[TrackerHit]]:
-    """Every tracker and the call's hits (the caller checked that the call may be seen)."""
-    return trackers_repo.list_all(session), trackers_repo.hits_for_call(session, call_id)
+def call_hits(session: Session, call_id: int) -> tuple[list[Tracker], list[TrackerHit], bool]:
+    """Every tracker, the call's hits, and whether they were computed yet (the caller checked that the call may be
+    seen).
+    """
+    computed = trackers_repo.state(session, call_id) is not None
+    return trackers_repo.list_all(session), trackers_repo.hits_for_call(session, call_id), computed
 
 
 def _spec(tracker: Tracker) -> TrackerSpec:

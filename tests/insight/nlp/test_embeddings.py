@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from insight.calls.service import UploadMeta, ingest
+from insight.db import session_scope
 from insight.errors import ModelNotAvailable
 from insight.model_holder import ModelCache, Models
 from insight.nlp.embeddings import (
@@ -28,8 +29,10 @@ from insight.pipeline import REGISTRY
 from insight.queue import submit
 from insight.repositories import embeddings as embeddings_repo
 from insight.runtime import Runtime
+from insight.trackers import service as trackers_service
+from insight.trackers.types import TrackerInput
 from insight.worker import build_runner
-from models import Job, JobState, Utterance, UtteranceEmbedding
+from models import Job, JobState, TrackerCallState, TrackerHit, Utterance, UtteranceEmbedding
 from tests.fixtures import bad_audio
 
 WEATHER_JA = "今日の天気はどうでしたか？"  # ja/real_persona_chat
@@ -101,7 +104,7 @@ def test_sentence_transformers_by_directory_and_unknown_names(minilm: Embedder) 
 def test_models_builds_the_configured_backend(tmp_path: Path) -> None:
     from insight.settings import Settings
 
-    holder = Models(Settings(_env_file=None, data_dir=tmp_path, embedding_model=MINILM_MODEL), cache=ModelCache())  # type: ignore[call-arg]
+    holder = Models(Settings(_env_file=None, data_dir=tmp_path, embedding_model=MINILM_MODEL), cache=ModelCache())
     assert holder.embedder().name == MINILM_MODEL
     assert holder.embedder() is holder.embedder()
 
@@ -130,7 +133,7 @@ class SilentEncoder:
 
 
 def analyse_calls(runtime: Runtime, tmp_path: Path, n: int) -> list[int]:
-    runtime.models.set_transcriber(LinesTranscriber())  # type: ignore[arg-type]
+    runtime.models.set_transcriber(LinesTranscriber())
     runtime.models.set_voice_encoder(SilentEncoder())  # type: ignore[arg-type]
     ids = []
     for i in range(n):
@@ -153,6 +156,9 @@ def stored(runtime: Runtime) -> list[UtteranceEmbedding]:
 def test_analyze_stores_one_vector_per_utterance_and_a_model_change_reembeds(
     runtime: Runtime, tmp_path: Path, use: Embedder, minilm: Embedder
 ) -> None:
+    with session_scope(runtime.engine) as s:
+        tracker = trackers_service.create_tracker(s, TrackerInput(name="test money", phrases=("cost", "お金")))
+        tracker_id = tracker.id
     call_ids = analyse_calls(runtime, tmp_path, 2)
     with Session(runtime.engine) as s:
         utterances = list(s.exec(select(Utterance).order_by(col(Utterance.id))).all())
@@ -167,6 +173,13 @@ def test_analyze_stores_one_vector_per_utterance_and_a_model_change_reembeds(
         vector = embeddings_repo.from_bytes(row.vector, row.dim)
         assert np.allclose(vector, use.encode([phone.text_redacted])[0], atol=1e-5)
         assert not np.allclose(vector, use.encode([phone.text])[0], atol=1e-3)
+
+    # The analyze stage counted the tracker in the same pass: one exact hit per utterance that says "cost".
+    with Session(runtime.engine) as s:
+        hits = s.exec(select(TrackerHit).where(col(TrackerHit.tracker_id) == tracker_id)).all()
+        assert sorted(h.utterance_id for h in hits) == [u.id for u in utterances if "cost" in u.text]
+        assert {(h.kind, h.phrase) for h in hits} <= {("exact", "cost")}
+        assert {st.call_id for st in s.exec(select(TrackerCallState)).all()} == set(call_ids)
 
     # Read back per call and streamed in small batches, filtered by role and calls.
     with Session(runtime.engine) as s:
