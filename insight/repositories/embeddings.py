@@ -154,6 +154,26 @@ def calls_to_embed(session: Session, model: str, *, limit: int = 100) -> list[in
     return [int(c) for c in session.exec(query).all()]
 
 
+def count_calls_to_embed(session: Session, model: str) -> int:
+    """How many analysed calls have an utterance without a vector of ``model``."""
+    has_vector = (
+        select(UtteranceEmbedding.utterance_id)
+        .where(
+            col(UtteranceEmbedding.utterance_id) == col(Utterance.id),
+            col(UtteranceEmbedding.model) == model,
+        )
+        .exists()
+    )
+    stale = (
+        select(Utterance.call_id)
+        .join(Minutes, col(Minutes.call_id) == col(Utterance.call_id))
+        .where(~has_vector)
+        .distinct()
+        .subquery()
+    )
+    return int(session.exec(select(func.count()).select_from(stale)).one())
+
+
 def counts_by_model(session: Session) -> dict[str, int]:
     """How many vectors each model has stored."""
     query = select(UtteranceEmbedding.model, func.count()).group_by(col(UtteranceEmbedding.model))
