@@ -25,6 +25,7 @@ STATUS: dict[type[errors.InsightError], int] = {
     errors.InvalidImport: 422,
     errors.InvalidSegmentDefinition: 422,
     errors.InvalidTracker: 422,
+    errors.InsufficientData: 409,
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.ModelNotAvailable: 503,

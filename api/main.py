@@ -28,6 +28,7 @@ from api.routes import (
     minutes,
     segments,
     speakers,
+    topics,
     trackers,
 )
 from api.security import SecurityHeaders
@@ -96,6 +97,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, embedded_w
     app.include_router(customers.router, dependencies=guarded(policy.CUSTOMERS))
     app.include_router(segments.router, dependencies=guarded(policy.INSIGHTS))
     app.include_router(insights.router, dependencies=guarded(policy.INSIGHTS))
+    app.include_router(topics.router, dependencies=guarded(policy.TOPICS))
     app.include_router(trackers.router, dependencies=guarded(policy.TRACKERS))
     app.include_router(imports.router, dependencies=guarded(policy.IMPORTS))
     app.include_router(deals.router, dependencies=guarded(policy.DEALS))

@@ -104,6 +104,12 @@ class InvalidTracker(InsightError):
     code = "invalid_tracker"
 
 
+class InsufficientData(InsightError):
+    """There is too little data for the computation asked for (topics need some utterances to fit on)."""
+
+    code = "insufficient_data"
+
+
 class ModelNotAvailable(InsightError):
     """A model's files are missing or corrupt and cannot be provisioned offline."""
 

@@ -25,6 +25,7 @@ from insight.retention import tasks as retention_tasks
 from insight.runtime import Runtime
 from insight.segments import tasks as segments_tasks
 from insight.stages import Change, Schedule, Stage, StaleHook
+from insight.topics import tasks as topics_tasks
 from insight.trackers import tasks as trackers_tasks
 from insight.transcribe import tasks as transcribe_tasks
 from models import CallStatus, Job
@@ -238,6 +239,8 @@ REGISTRY = Registry(
         transcribe_tasks.DIARIZE,
         # PII redaction of the utterances, then the minutes (needs the speakers' roles).
         nlp_tasks.STAGE,
+        # The call's utterances join the topics in force (reads the vectors analyze stored).
+        topics_tasks.STAGE,
     ),
     schedules=(
         *segments_tasks.SCHEDULES,
@@ -245,6 +248,7 @@ REGISTRY = Registry(
         *retention_tasks.SCHEDULES,
         *nlp_tasks.SCHEDULES,
         *trackers_tasks.SCHEDULES,
+        *topics_tasks.SCHEDULES,
     ),
 )
 

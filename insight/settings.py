@@ -80,6 +80,20 @@ class Settings(BaseSettings):
     segments_interval_s: float = Field(
         default=86400.0, ge=0, description="Recompute customer segments this often (0 = only on demand)."
     )
+    topics_interval_s: float = Field(
+        default=3600.0,
+        ge=0,
+        description="Check this often whether the topics are due for a refit (0 = only on demand).",
+    )
+    topics_refit_calls: int = Field(
+        default=200, ge=1, description="Refit the topics once this many calls were assigned since the last fit."
+    )
+    topics_refit_age_s: float = Field(
+        default=86400.0, gt=0, description="Refit the topics when the last fit is older than this (nightly)."
+    )
+    topics_sample_size: int = Field(
+        default=20_000, ge=100, description="Fit topics on at most this many utterances; the rest are assigned."
+    )
     reembed_interval_s: float = Field(
         default=300.0,
         ge=0,

@@ -10,6 +10,7 @@ from models.minutes import Minutes
 from models.pattern import PatternRun, PatternRunStatus, WinPattern
 from models.segment import CustomerSegment, SegmentDefinition, SegmentRun, SegmentRunStatus
 from models.speaker import CallMetrics, Role, RoleSource, Speaker, VoiceProfile
+from models.topic import Topic, TopicFitRun, UtteranceTopic
 from models.tracker import Tracker, TrackerCallState, TrackerHit, TrackerMatch, TrackerSide
 from models.transaction import Transaction
 from models.transcript import Utterance
@@ -39,6 +40,8 @@ __all__ = [
     "SegmentRunStatus",
     "Speaker",
     "Team",
+    "Topic",
+    "TopicFitRun",
     "Tracker",
     "TrackerCallState",
     "TrackerHit",
@@ -49,6 +52,7 @@ __all__ = [
     "UserRole",
     "Utterance",
     "UtteranceEmbedding",
+    "UtteranceTopic",
     "VoiceProfile",
     "WebSession",
     "WinPattern",

@@ -23,6 +23,9 @@ PG_ADMIN_URL = os.environ.get("INSIGHT_TEST_PG_URL", "postgresql+psycopg://postg
 REDIS_URL = os.environ.get("INSIGHT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRE_SERVICES = os.environ.get("INSIGHT_TEST_REQUIRE_SERVICES") == "1"
 TABLES = (
+    "utterance_topic",
+    "topic",
+    "topic_fit_run",
     "audit_event",
     "login_failure",
     "auth_state",

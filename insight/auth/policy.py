@@ -119,6 +119,8 @@ ADMIN = _area("admin", {Scope.admin}, {Scope.admin})
 # Trackers: whoever reads calls reads the trackers; managers and admins (sync, admin) add, change and delete them.
 TRACKERS = _area("trackers", {Scope.calls_read}, {Scope.sync, Scope.admin})
 METRICS = _area("metrics", {Scope.metrics}, {Scope.metrics})
+# Topics: whoever reads calls reads topics, counted over the calls they may see; managers and admins name and refit.
+TOPICS = _area("topics", {Scope.calls_read, Scope.insights_read}, {Scope.sync, Scope.admin})
 ACCOUNT = _area("account", set(), set())  # one's own account and tokens
 PAGES = _area("pages", {Scope.calls_read}, {Scope.calls_write})  # the web UI (lists calls)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from insight.cli import calls, data, db, deals, embeddings, imports, insights, models, segments, tokens, users
+from insight.cli import calls, data, db, deals, embeddings, imports, insights, models, segments, tokens, topics, users
 from insight.cli.minutes import minutes
 from insight.cli.samples import samples
 from insight.cli.transcribe import transcribe
@@ -42,6 +42,7 @@ def create_app(*first: Callable[..., Any]) -> typer.Typer:
     app.add_typer(imports.app, name="import")
     app.add_typer(segments.app, name="segments")
     app.add_typer(insights.app, name="insights")
+    app.add_typer(topics.app, name="topics")
     app.add_typer(deals.app, name="deals")
     app.add_typer(embeddings.app, name="embeddings")
     return app
