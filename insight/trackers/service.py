@@ -27,6 +27,7 @@ from sqlmodel import Session
 from insight.errors import Conflict, InvalidTracker, NotFound
 from insight.nlp.embeddings import DEFAULT_EMBEDDING_MODEL, MINILM_MODEL, Embedder, FloatMatrix, embedded_text
 from insight.nlp.text import fold_width
+from insight.repositories import calls as calls_repo
 from insight.repositories import embeddings as embeddings_repo
 from insight.repositories import speakers as speakers_repo
 from insight.repositories import trackers as trackers_repo
@@ -227,6 +228,8 @@ def recompute_call(engine: Engine, call_id: int, embedder: Embedder, phrase_vect
             vectors[missing] = fresh
     hits = find_hits(specs, utterances, vectors, phrase_vectors=phrase_vectors, model=embedder.name)
     with Session(engine) as session, session.begin():
+        if calls_repo.get(session, call_id) is None:  # deleted (retention, erasure) meanwhile
+            return 0
         save_hits(session, call_id, hits, fingerprint(specs, embedder.name))
     return len(hits)
 

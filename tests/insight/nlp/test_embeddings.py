@@ -236,6 +236,20 @@ def test_analyze_stores_one_vector_per_utterance_and_a_model_change_reembeds(
         jobs = s.exec(select(Job).where(col(Job.name) == "nlp.reembed")).all()
         assert [j.state for j in jobs] == [JobState.done, JobState.done]
 
+    # The tracker hits were computed with the old model: trackers.recompute brings every call to the new one.
+    with Session(runtime.engine) as s:
+        current = trackers_service.fingerprint(trackers_service.active_trackers(s), MINILM_MODEL)
+        assert {st.fingerprint for st in s.exec(select(TrackerCallState)).all()} != {current}
+    with Session(runtime.engine) as s, s.begin():
+        submit(
+            s, key="trackers.recompute:test", queue="analyze", name="trackers.recompute", call_id=None, max_attempts=1
+        )
+    assert runner.run_next("analyze")
+    with Session(runtime.engine) as s:
+        assert {st.fingerprint for st in s.exec(select(TrackerCallState)).all()} == {current}
+        hits = s.exec(select(TrackerHit).where(col(TrackerHit.tracker_id) == tracker_id)).all()
+        assert sorted(h.utterance_id for h in hits) == [u.id for u in utterances if "cost" in u.text]
+
 
 def test_the_schedules_are_registered() -> None:
     names = {s.name for s in REGISTRY.schedules}
