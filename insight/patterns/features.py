@@ -8,6 +8,8 @@ implement :class:`FeatureSource` and are listed by the service.
 * :class:`LexicalSource`: content words the customer said (a simple tokenizer: Latin words of three letters or
   more without stop words; runs of kanji or katakana for Japanese). A stand-in for topics while those are absent.
 * :class:`TalkMetricsSource`: numeric talk metrics of ``call_metrics`` (talk ratio, questions, longest monologue ...).
+* :class:`MarkerSource`: tracker hits (``tracker:<name>``) and the customer side's topics (``topic:<id> <label>``),
+  one binary feature per tracker or topic found in enough deals.
 * :class:`MinutesSource`: minutes fields (next action agreed, budget discussed, competitor mentioned, decision maker
   named, objection raised).
 """
@@ -48,6 +50,8 @@ class DealFacts:
         customer_utterances: The customer side's utterances of every call of the deal (redacted text).
         metrics: One ``call_metrics.metrics`` dict per call, with its call id.
         minutes: One minutes document (redacted form, as stored JSON) per call, with its call id.
+        markers: Named things found in single utterances by other domains (``tracker:<name>``,
+            ``topic:<id> <label>``), each with the utterance it was found in.
     """
 
     deal_id: int | str
@@ -56,6 +60,7 @@ class DealFacts:
     customer_utterances: list[Quote] = field(default_factory=list)
     metrics: list[tuple[int, Mapping[str, Any]]] = field(default_factory=list)
     minutes: list[tuple[int, Mapping[str, Any]]] = field(default_factory=list)
+    markers: list[tuple[str, Quote]] = field(default_factory=list)
 
 
 class FeatureSource(Protocol):
@@ -240,3 +245,30 @@ class MinutesSource:
                     )
                 )
         return out[:limit]
+
+
+class MarkerSource:
+    """Markers of one kind (``tracker`` or ``topic``) as binary features: the deal has the marker when any of its
+    calls' utterances carries it. Markers found in fewer than ``min_deals`` deals (or missing from fewer) are left
+    out: they could not reach a test's support.
+    """
+
+    def __init__(self, kind: str, *, min_deals: int = 5) -> None:
+        """Features from the markers named ``<kind>:...``."""
+        self.name = kind
+        self.prefix = f"{kind}:"
+        self.min_deals = min_deals
+
+    def columns(self, deals: Sequence[DealFacts]) -> list[FeatureColumn]:
+        """A 0/1 column per marker of this kind."""
+        per_deal = [{key for key, _ in d.markers if key.startswith(self.prefix)} for d in deals]
+        counts = Counter(key for keys in per_deal for key in keys)
+        n = len(deals)
+        kept = sorted(k for k, c in counts.items() if c >= self.min_deals and n - c >= self.min_deals)
+        return [
+            FeatureColumn(key, "binary", np.array([1.0 if key in keys else 0.0 for keys in per_deal])) for key in kept
+        ]
+
+    def evidence(self, feature: str, deal: DealFacts, limit: int) -> list[Quote]:
+        """The utterances the marker was found in."""
+        return [quote for key, quote in deal.markers if key == feature][:limit]

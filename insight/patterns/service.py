@@ -37,13 +37,14 @@ from insight.patterns.features import (
     DealFacts,
     FeatureSource,
     LexicalSource,
+    MarkerSource,
     MinutesSource,
     Quote,
     TalkMetricsSource,
 )
 from insight.patterns.types import ALL_SEGMENTS, Pattern, PatternOptions
 from insight.repositories import patterns as patterns_repo
-from models import Customer, CustomerSegment, Deal
+from models import Customer, CustomerSegment, Deal, Utterance
 from models.base import utcnow
 from models.pattern import PatternRun, PatternRunStatus, WinPattern
 
@@ -84,9 +85,11 @@ def check_segmentation(segmentation: str) -> str:
 
 
 def default_sources(options: ComputeOptions) -> list[FeatureSource]:
-    """The feature sources of a run: customer words, talk metrics and minutes fields."""
+    """The feature sources of a run: customer words, trackers, customer topics, talk metrics and minutes fields."""
     return [
         LexicalSource(min_deals=options.min_word_deals, max_features=options.max_words),
+        MarkerSource("tracker", min_deals=options.patterns.min_support),
+        MarkerSource("topic", min_deals=options.patterns.min_support),
         TalkMetricsSource(),
         MinutesSource(),
     ]
@@ -133,6 +136,10 @@ def _strip_item_text(doc: Any) -> Any:
     return doc
 
 
+def _quote(u: Utterance) -> Quote:
+    return Quote(call_id=u.call_id, utterance_id=u.id, start=u.start, text=u.text_redacted)
+
+
 def load_facts(session: Session, segmentation: str) -> tuple[list[DealFacts], int | None]:
     """Every decided deal with its segment label and its calls' customer utterances, metrics and minutes.
 
@@ -164,7 +171,7 @@ def load_facts(session: Session, segmentation: str) -> tuple[list[DealFacts], in
     for u in patterns_repo.customer_utterances(session, call_ids):
         deal_id = call_deal[u.call_id]
         if deal_id is not None:
-            said[deal_id].append(Quote(call_id=u.call_id, utterance_id=u.id, start=u.start, text=u.text_redacted))
+            said[deal_id].append(_quote(u))
     metrics: dict[int, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
     for m in patterns_repo.call_metrics(session, call_ids):
         deal_id = call_deal[m.call_id]
@@ -176,6 +183,15 @@ def load_facts(session: Session, segmentation: str) -> tuple[list[DealFacts], in
         if deal_id is not None:
             content = doc.content_redacted if doc.content_redacted is not None else _strip_item_text(doc.content)
             minutes[deal_id].append((doc.call_id, content))
+    markers: dict[int, list[tuple[str, Quote]]] = defaultdict(list)
+    for name, u in patterns_repo.tracker_hits(session, call_ids):
+        deal_id = call_deal[u.call_id]
+        if deal_id is not None:
+            markers[deal_id].append((f"tracker:{name}"[:255], _quote(u)))
+    for topic_id, label, u in patterns_repo.customer_topics(session, call_ids):
+        deal_id = call_deal[u.call_id]
+        if deal_id is not None:
+            markers[deal_id].append((f"topic:{topic_id} {label}"[:255], _quote(u)))
     facts = [
         DealFacts(
             deal_id=d.id,
@@ -184,6 +200,7 @@ def load_facts(session: Session, segmentation: str) -> tuple[list[DealFacts], in
             customer_utterances=said.get(d.id, []),
             metrics=list(metrics.get(d.id, [])),
             minutes=list(minutes.get(d.id, [])),
+            markers=markers.get(d.id, []),
         )
         for d in deals
         if d.id is not None

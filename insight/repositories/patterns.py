@@ -23,6 +23,8 @@ from models import (
     Utterance,
 )
 from models.pattern import PatternRun, PatternRunStatus, WinPattern
+from models.topic import Topic, UtteranceTopic
+from models.tracker import Tracker, TrackerHit
 
 
 def decided_deals(session: Session) -> list[Deal]:
@@ -86,6 +88,38 @@ def minutes(session: Session, call_ids: Sequence[int]) -> list[Minutes]:
     if not call_ids:
         return []
     return list(session.exec(select(Minutes).where(col(Minutes.call_id).in_(list(call_ids)))).all())
+
+
+def tracker_hits(session: Session, call_ids: Sequence[int]) -> list[tuple[str, Utterance]]:
+    """Each tracker hit in these calls as (tracker name, the utterance it was heard in)."""
+    if not call_ids:
+        return []
+    query = (
+        select(Tracker.name, Utterance)
+        .join(TrackerHit, col(TrackerHit.tracker_id) == col(Tracker.id))
+        .join(Utterance, col(Utterance.id) == col(TrackerHit.utterance_id))
+        .where(col(TrackerHit.call_id).in_(list(call_ids)))
+        .order_by(col(Utterance.call_id), col(Utterance.idx))
+    )
+    return [(str(name), u) for name, u in session.exec(query).all()]
+
+
+def customer_topics(session: Session, call_ids: Sequence[int]) -> list[tuple[int, str, Utterance]]:
+    """The active topic of each customer-side utterance in these calls as (topic id, label, utterance)."""
+    if not call_ids:
+        return []
+    query = (
+        select(Topic.id, Topic.label, Utterance)
+        .join(UtteranceTopic, col(UtteranceTopic.topic_id) == col(Topic.id))
+        .join(Utterance, col(Utterance.id) == col(UtteranceTopic.utterance_id))
+        .where(
+            col(UtteranceTopic.call_id).in_(list(call_ids)),
+            UtteranceTopic.side == Role.customer,
+            col(Topic.active).is_(True),
+        )
+        .order_by(col(Utterance.call_id), col(Utterance.idx))
+    )
+    return [(int(topic_id), str(label), u) for topic_id, label, u in session.exec(query).all() if topic_id is not None]
 
 
 def start_run(session: Session, *, segmentation: str, trigger: str, parameters: dict[str, Any]) -> PatternRun:
