@@ -169,7 +169,7 @@ class SentenceTransformerEmbedder:
                 model = SentenceTransformer(str(local), device=device, local_files_only=True)
             else:
                 model = SentenceTransformer(str(source), device=device, local_files_only=not allow_download)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # missing files, or a directory that holds no model
             raise ModelNotAvailable(
                 f"sentence-transformers model {str(source)!r} could not be loaded: {exc}",
                 hint="configure a local model directory, or allow model downloads (INSIGHT_ALLOW_MODEL_DOWNLOAD=true)",

@@ -88,7 +88,7 @@ def test_minilm_from_its_wheel(minilm: Embedder) -> None:
     assert cos(minilm, WEATHER_JA, WEATHER_EN) > cos(minilm, WEATHER_JA, DONATION_EN)
 
 
-def test_sentence_transformers_by_directory_and_unknown_names(minilm: Embedder) -> None:
+def test_sentence_transformers_by_directory_and_unknown_names(minilm: Embedder, tmp_path: Path) -> None:
     name = f"sentence-transformers:{minilm_path()}"
     by_path = build_embedder(name)
     assert by_path.name == name
@@ -99,6 +99,9 @@ def test_sentence_transformers_by_directory_and_unknown_names(minilm: Embedder) 
     # A Hub name that is not in the local cache is not fetched unless downloads are allowed.
     with pytest.raises(ModelNotAvailable, match="could not be loaded"):
         build_embedder("sentence-transformers:insight-test/no-such-model")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelNotAvailable, match="could not be loaded"):
+        build_embedder(f"sentence-transformers:{tmp_path / 'empty'}")
 
 
 def test_models_builds_the_configured_backend(tmp_path: Path) -> None:
