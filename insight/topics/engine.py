@@ -83,15 +83,18 @@ def _cluster(
         counts = np.bincount(labels, minlength=k)
         labels[counts[labels] < options.min_topic_size] = -1
         return labels
+    # A density cluster needs a share of the sample, not a fixed count: at 20,000 utterances a dozen near-repeats
+    # (one customer's phrasing across calls) would otherwise be a topic of their own, and topics would number hundreds.
+    min_size = max(options.min_topic_size, n // 400)
     if options.method is Method.pca_hdbscan:
         from sklearn.cluster import HDBSCAN
 
-        hdb: Any = HDBSCAN(min_cluster_size=options.min_topic_size, min_samples=5, copy=True)
+        hdb: Any = HDBSCAN(min_cluster_size=min_size, min_samples=5, copy=True)
     else:
         from hdbscan import HDBSCAN as HdbscanHDBSCAN
 
         hdb = HdbscanHDBSCAN(
-            min_cluster_size=options.min_topic_size, min_samples=5, metric="euclidean", prediction_data=False
+            min_cluster_size=min_size, min_samples=5, metric="euclidean", prediction_data=False
         )
     return np.asarray(hdb.fit_predict(reduced), dtype=np.int64)
 
