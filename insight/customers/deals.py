@@ -648,50 +648,58 @@ def import_deals(
 
 
 def _store(session: Session, rows: list[_Row], report: DealImportReport, *, customer_source_given: bool) -> None:
-    """Insert, update or leave each deal; customers are found (or created) by their ids in the file."""
-    customers: dict[str, int] = {}
+    """Insert, update or leave each deal; customers are found (or created) by their ids in the file.
+
+    Deals and customers are looked up in chunks, not row by row: a file of thousands of deals is read in a few
+    queries, and only changed deals are written.
+    """
+    customers = _customer_ids(session, rows, report, given=customer_source_given)
+    sources = sorted({report.source, DEAL_SOURCE})
+    stored = customers_repo.deals_in_source(session, sources=sources, external_ids=[r.deal for r in rows])
+    new: list[Deal] = []
     for row in rows:
         values = dict(row.values)
         if row.customer is not None:
-            customer_id = customers.get(row.customer)
-            if customer_id is None:
-                customer_id = _customer_id(session, row.customer, report, given=customer_source_given)
-                customers[row.customer] = customer_id
-            values["customer_id"] = customer_id
-        deal = customers_repo.get_deal_by_external_id(session, source=report.source, external_id=row.deal)
+            values["customer_id"] = customers[row.customer]
+        deal = stored.get((report.source, row.deal))
         if deal is None and report.source != DEAL_SOURCE:
             # A deal an upload created before the file came: the file's source takes it over.
-            provisional = customers_repo.get_deal_by_external_id(session, source=DEAL_SOURCE, external_id=row.deal)
+            provisional = stored.get((DEAL_SOURCE, row.deal))
             if provisional is not None and provisional.properties.get("created_from") == CREATED_FROM_CALL:
                 deal = provisional
                 values["source"] = report.source
         if deal is None:
             values.setdefault("outcome", DealOutcome.open.value)
-            customers_repo.upsert_deal(session, source=report.source, external_id=row.deal, values=values)
+            new.append(Deal(source=report.source, external_id=row.deal, **values))
             report.inserted += 1
         else:
             changed = {k: v for k, v in values.items() if getattr(deal, k) != v}
             if deal.properties.get("created_from") == CREATED_FROM_CALL:
                 changed["properties"] = {k: v for k, v in deal.properties.items() if k != "created_from"}
             if changed:
-                customers_repo.upsert_deal(session, source=deal.source, external_id=deal.external_id, values=changed)
+                for key, value in changed.items():
+                    setattr(deal, key, value)
+                deal.updated_at = utcnow()
+                session.add(deal)
                 report.updated += 1
             else:
                 report.unchanged += 1
         outcome = str(values.get("outcome") or (deal.outcome if deal is not None else DealOutcome.open.value))
         report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
+    customers_repo.add_deals(session, new)
 
 
-def _customer_id(session: Session, external_id: str, report: DealImportReport, *, given: bool) -> int:
-    customer = customers_repo.get_by_external_id(session, source=report.customer_source, external_id=external_id)
-    if customer is not None and customer.id is not None:
-        return customer.id
-    if not given:
-        # Without a customer source, an id that one source knows is that customer (as for calls).
-        known = customers_repo.resolve_external_id(session, external_id)
-        if known is not None:
-            return known
-    customer, _ = customers_repo.upsert(session, source=report.customer_source, external_id=external_id)
-    report.customers_created += 1
-    assert customer.id is not None
-    return customer.id
+def _customer_ids(session: Session, rows: list[_Row], report: DealImportReport, *, given: bool) -> dict[str, int]:
+    """The customer id of every customer id in the file: known in the customer source; else (without a customer
+    source given) known in exactly one other source, as for calls; else a customer created in the customer source.
+    """
+    wanted = sorted({r.customer for r in rows if r.customer is not None})
+    found = customers_repo.customer_ids_by_external_id(session, source=report.customer_source, external_ids=wanted)
+    missing = [x for x in wanted if x not in found]
+    if missing and not given:
+        found.update(customers_repo.customer_ids_in_one_source(session, missing))
+        missing = [x for x in missing if x not in found]
+    if missing:
+        found.update(customers_repo.create_customers(session, source=report.customer_source, external_ids=missing))
+        report.customers_created = len(missing)
+    return found

@@ -214,13 +214,6 @@ def list_deals(
     return list(rows), int(total)
 
 
-def deals_by_external_id(session: Session, external_ids: list[str]) -> list[Deal]:
-    """Every deal whose external id (in any source) is one of ``external_ids``."""
-    if not external_ids:
-        return []
-    return list(session.exec(select(Deal).where(col(Deal.external_id).in_(external_ids))).all())
-
-
 def calls_of_deals(session: Session, deal_ids: list[int], *, visibility: CallVisibility) -> dict[int, list[int]]:
     """The ids of the calls of each deal among those ``visibility`` allows, oldest first."""
     if not deal_ids:
@@ -234,3 +227,67 @@ def calls_of_deals(session: Session, deal_ids: list[int], *, visibility: CallVis
         if deal_id is not None and call_id is not None:
             out.setdefault(int(deal_id), []).append(int(call_id))
     return out
+
+
+def customer_ids_by_external_id(session: Session, *, source: str, external_ids: list[str]) -> dict[str, int]:
+    """The customer id of each of ``external_ids`` known in ``source`` (those not known are left out)."""
+    out: dict[str, int] = {}
+    for start in range(0, len(external_ids), CHUNK):
+        chunk = external_ids[start : start + CHUNK]
+        rows = session.exec(
+            select(CustomerExternalId.external_id, CustomerExternalId.customer_id).where(
+                CustomerExternalId.source == source, col(CustomerExternalId.external_id).in_(chunk)
+            )
+        ).all()
+        out.update(dict(rows))
+    return out
+
+
+def customer_ids_in_one_source(session: Session, external_ids: list[str]) -> dict[str, int]:
+    """The customer of each of ``external_ids`` that exactly one customer has, in any source (as calls resolve them)."""
+    seen: dict[str, set[int]] = {}
+    for start in range(0, len(external_ids), CHUNK):
+        chunk = external_ids[start : start + CHUNK]
+        rows = session.exec(
+            select(CustomerExternalId.external_id, CustomerExternalId.customer_id).where(
+                col(CustomerExternalId.external_id).in_(chunk)
+            )
+        ).all()
+        for external_id, customer_id in rows:
+            seen.setdefault(external_id, set()).add(customer_id)
+    return {external_id: next(iter(ids)) for external_id, ids in seen.items() if len(ids) == 1}
+
+
+def create_customers(session: Session, *, source: str, external_ids: list[str]) -> dict[str, int]:
+    """A new customer for each of ``external_ids`` (none may exist in ``source``), in two flushes. Returns their ids."""
+    customers = [Customer(properties={}) for _ in external_ids]
+    session.add_all(customers)
+    session.flush()
+    ids: dict[str, int] = {}
+    for external_id, customer in zip(external_ids, customers, strict=True):
+        assert customer.id is not None
+        ids[external_id] = customer.id
+    session.add_all([CustomerExternalId(customer_id=ids[x], source=source, external_id=x) for x in external_ids])
+    session.flush()
+    return ids
+
+
+def deals_in_source(session: Session, *, sources: list[str], external_ids: list[str]) -> dict[tuple[str, str], Deal]:
+    """The deals with one of ``external_ids`` in one of ``sources``, by (source, external id)."""
+    out: dict[tuple[str, str], Deal] = {}
+    for start in range(0, len(external_ids), CHUNK):
+        chunk = external_ids[start : start + CHUNK]
+        for deal in session.exec(
+            select(Deal).where(col(Deal.source).in_(sources), col(Deal.external_id).in_(chunk))
+        ).all():
+            out[(deal.source, deal.external_id)] = deal
+    return out
+
+
+def add_deals(session: Session, deals: list[Deal]) -> None:
+    """Insert new deals and flush."""
+    session.add_all(deals)
+    session.flush()
+
+
+CHUNK = 500  # ids per IN (...) list

@@ -180,6 +180,7 @@ def test_edit_is_audited_and_checked(runtime: Runtime, tmp_path: Path) -> None:
         update_deal(runtime.engine, deal.id, DealChanges(outcome="perhaps"), actor=actor)
     with pytest.raises(InvalidRequest):
         update_deal(runtime.engine, deal.id, DealChanges(currency="円"), actor=actor)
-    rows, total = list_deals(Session(runtime.engine), outcome="won")
+    with Session(runtime.engine) as s:  # closed: an open transaction would hold up the table clean-up
+        rows, total = list_deals(s, outcome="won")
     assert total == 1
     assert rows[0].id == deal.id
