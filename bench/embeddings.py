@@ -25,9 +25,10 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 CONVERSATIONS = ROOT.parent / "shared" / "data" / "conversations"
-# Utterances per second (Japanese, English) on the 2-core development machine while other work kept its load average
-# near 6: the baseline the figures are printed beside. An idle machine does better.
-BASELINE = {"use-multilingual-v3": (181.0, 98.0), "all-MiniLM-L6-v2": (26.8, 14.0)}
+# Utterances per second (Japanese, English) on the 2-core development machine at a load average near 2 (sentence-
+# transformers 5.7, transformers 4.57, torch 2.13 CPU): the baseline the figures are printed beside. With other work
+# keeping the load average near 6 the same run gave about a tenth (USE 181/98, MiniLM 27/14).
+BASELINE = {"use-multilingual-v3": (1660.0, 1030.0), "all-MiniLM-L6-v2": (140.0, 63.0)}
 
 
 def utterances(n: int) -> tuple[list[str], list[str]]:
