@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from api.main import create_app
+from insight import pipeline
 from insight.demo import samples
 from insight.demo.scripts import EN_SALES_CALL, JA_SALES_CALL
 from insight.runtime import Runtime
@@ -79,7 +80,7 @@ def process(client: TestClient, runtime: Runtime, owner: auth.Account, path: Pat
         pass
     call = client.get(f"/api/calls/{r.json()['id']}", headers=owner.headers).json()
     assert call["status"] == "done", call
-    assert [j["name"] for j in call["jobs"]] == ["transcribe.call", "diarize.call", "analyze.call"]
+    assert [j["name"] for j in call["jobs"]] == [stage.name for stage in pipeline.REGISTRY.stages]
     return int(call["id"])
 
 
