@@ -338,3 +338,133 @@ def pattern_table(
             object_id=run_id,
         )
     return run, patterns_repo.patterns(session, run.id, segment=segment, significant_only=significant_only)
+
+
+@dataclass(frozen=True)
+class CustomerPattern:
+    """A significant win pattern of a customer's segment, and whether this customer's calls show its feature.
+
+    ``status`` is ``matched`` (a binary feature the calls have; ``evidence`` cites where), ``missed`` (a binary
+    feature the calls do not have yet) or ``measured`` (a numeric feature: ``value`` is the customer's mean over the
+    calls that have it, None when none has).
+    """
+
+    pattern_id: int
+    run_id: int
+    segmentation: str
+    segment: str
+    feature: str
+    kind: str
+    source: str
+    status: str
+    effect: float
+    shrunk: float
+    q: float | None
+    win_rate_with: float | None
+    win_rate_without: float | None
+    value: float | None
+    evidence: list[dict[str, Any]]
+
+
+def _facts_of_calls(session: Session, call_ids: Sequence[int], segment: str) -> DealFacts:
+    """The facts of a set of calls taken as one deal (its outcome is not read)."""
+    ids = list(call_ids)
+    minutes = [
+        (doc.call_id, doc.content_redacted if doc.content_redacted is not None else _strip_item_text(doc.content))
+        for doc in patterns_repo.minutes(session, ids)
+    ]
+    markers = [(f"tracker:{name}"[:255], _quote(u)) for name, u in patterns_repo.tracker_hits(session, ids)]
+    markers += [
+        (f"topic:{topic_id} {label}"[:255], _quote(u))
+        for topic_id, label, u in patterns_repo.customer_topics(session, ids)
+    ]
+    return DealFacts(
+        deal_id="customer",
+        won=False,
+        segment=segment,
+        customer_utterances=[_quote(u) for u in patterns_repo.customer_utterances(session, ids)],
+        metrics=[(m.call_id, m.metrics) for m in patterns_repo.call_metrics(session, ids)],
+        minutes=minutes,
+        markers=markers,
+    )
+
+
+def customer_patterns(
+    session: Session,
+    customer_id: int,
+    call_ids: Sequence[int],
+    *,
+    segmentation: str = "rfm",
+    evidence_limit: int = 2,
+) -> list[CustomerPattern]:
+    """The significant win patterns of the customer's segment, each matched or missed by these calls.
+
+    The patterns come from the newest completed run of ``segmentation`` (else of ``all``): the rows of the
+    customer's segment in the segment run that pattern run used, or the all-segment rows when that segment has no
+    significant pattern (or the customer has no segment). Only ``call_ids`` count as evidence: pass the calls the
+    reader may see (none: no patterns).
+
+    Args:
+        session: a database session.
+        customer_id: the customer.
+        call_ids: the customer's calls that count.
+        segmentation: ``rfm`` (default) or another segmentation whose label is the customer's segment key.
+        evidence_limit: how many utterances a matched pattern cites.
+
+    Returns:
+        The patterns, strongest shrunk effect first; empty when no run has completed.
+    """
+    if not call_ids:
+        return []  # nothing the reader may see to compare with, and no reason to show them anything
+    key = check_segmentation(segmentation)
+    run = patterns_repo.latest_run(session, key)
+    if run is None and key != "all":
+        run = patterns_repo.latest_run(session, "all")  # before any segmented run, the pooled one
+    if run is None or run.id is None:
+        return []
+    segment = UNCLASSIFIED
+    segment_run_id = run.segment_run_id
+    if segment_run_id is not None:
+        row = patterns_repo.customer_segment(session, segment_run_id, customer_id)
+        if row is not None:
+            segment = (f"decile_{row.decile}" if run.segmentation == "decile" else row.segment_key) or UNCLASSIFIED
+    rows = patterns_repo.patterns(session, run.id, segment=segment, significant_only=True)
+    if not rows:
+        rows = patterns_repo.patterns(session, run.id, segment=ALL_SEGMENTS, significant_only=True)
+    if not rows:
+        return []
+    facts = _facts_of_calls(session, call_ids, segment)
+    sources: dict[str, FeatureSource] = {s.name: s for s in default_sources(ComputeOptions())}
+    out: list[CustomerPattern] = []
+    for p in rows:
+        assert p.id is not None
+        source = sources.get(p.source)
+        quotes = source.evidence(p.feature, facts, 1_000) if source is not None else []
+        value: float | None = None
+        if p.kind == "numeric":
+            values = [q.value for q in quotes if q.value is not None]
+            value = float(np.mean(values)) if values else None
+            status = "measured"
+        else:
+            status = "matched" if quotes else "missed"
+        out.append(
+            CustomerPattern(
+                pattern_id=p.id,
+                run_id=run.id,
+                segmentation=run.segmentation,
+                segment=p.segment,
+                feature=p.feature,
+                kind=p.kind,
+                source=p.source,
+                status=status,
+                effect=p.effect,
+                shrunk=p.shrunk,
+                q=p.q,
+                win_rate_with=p.win_rate_with,
+                win_rate_without=p.win_rate_without,
+                value=value,
+                evidence=[asdict(q) for q in quotes[:evidence_limit]],
+            )
+        )
+    out.sort(key=lambda c: -abs(c.shrunk))
+    return out

@@ -53,6 +53,12 @@ def customer_segments(session: Session, run_id: int) -> dict[int, CustomerSegmen
     return {r.customer_id: r for r in rows}
 
 
+def customer_segment(session: Session, run_id: int, customer_id: int) -> CustomerSegment | None:
+    """One customer's row of a segment run."""
+    query = select(CustomerSegment).where(CustomerSegment.run_id == run_id, CustomerSegment.customer_id == customer_id)
+    return session.exec(query).first()
+
+
 def deal_calls(session: Session, deal_ids: Sequence[int]) -> list[Call]:
     """The calls linked to these deals that still have their data (not purged)."""
     if not deal_ids:

@@ -271,3 +271,71 @@ def retire(session: Session, topic_ids: Sequence[int], *, merged_into: dict[int,
         topic.active = False
         topic.merged_into_id = (merged_into or {}).get(topic_id)
         save_topic(session, topic)
+
+
+@dataclass(frozen=True)
+class CallsTopic:
+    """One topic of ``side`` across a set of calls: utterances, calls, the last time it was said."""
+
+    topic_id: int
+    label: str
+    keywords: list[str]
+    utterances: int
+    calls: int
+    last: datetime
+
+
+def topics_of_calls(session: Session, side: str, call_ids: Collection[int]) -> list[CallsTopic]:
+    """The active topics of ``side`` said in these calls, the most utterances first."""
+    if not call_ids:
+        return []
+    took_place = func.coalesce(col(Call.recorded_at), col(Call.created_at))
+    query = (
+        sa_select(
+            col(UtteranceTopic.topic_id),
+            func.count(),
+            func.count(func.distinct(UtteranceTopic.call_id)),
+            func.max(took_place),
+        )
+        .join(Call, col(Call.id) == col(UtteranceTopic.call_id))
+        .join(Topic, col(Topic.id) == col(UtteranceTopic.topic_id))
+        .where(
+            col(UtteranceTopic.side) == side,
+            col(UtteranceTopic.call_id).in_(list(call_ids)),
+            col(Topic.active).is_(True),
+        )
+        .group_by(col(UtteranceTopic.topic_id))
+    )
+    counts = {int(t): (int(n), int(c), when) for t, n, c, when in session.execute(query).all()}
+    topics = {t.id: t for t in session.exec(select(Topic).where(col(Topic.id).in_(list(counts)))).all()}
+    out = [
+        CallsTopic(t, topics[t].label, [str(k[0]) for k in topics[t].keywords or [] if k], n, c, when)
+        for t, (n, c, when) in counts.items()
+        if t in topics
+    ]
+    return sorted(out, key=lambda x: (-x.calls, -x.utterances, x.topic_id))
+
+
+def call_quotes(session: Session, topic_id: int, call_ids: Collection[int], *, limit: int = 2) -> list[Quote]:
+    """The utterances of these calls closest to the topic's centroid."""
+    if not call_ids:
+        return []
+    took_place = func.coalesce(col(Call.recorded_at), col(Call.created_at))
+    query = (
+        sa_select(
+            col(UtteranceTopic.utterance_id),
+            col(UtteranceTopic.call_id),
+            took_place,
+            col(Utterance.start),
+            col(Utterance.text_redacted),
+            col(UtteranceTopic.score),
+        )
+        .join(Utterance, col(Utterance.id) == col(UtteranceTopic.utterance_id))
+        .join(Call, col(Call.id) == col(UtteranceTopic.call_id))
+        .where(col(UtteranceTopic.topic_id) == topic_id, col(UtteranceTopic.call_id).in_(list(call_ids)))
+        .order_by(col(UtteranceTopic.score).desc(), col(UtteranceTopic.utterance_id))
+        .limit(limit)
+    )
+    return [
+        Quote(int(u), int(c), when, float(s0), t, float(s)) for u, c, when, s0, t, s in session.execute(query).all()
+    ]
