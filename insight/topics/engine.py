@@ -93,9 +93,7 @@ def _cluster(
     else:
         from hdbscan import HDBSCAN as HdbscanHDBSCAN
 
-        hdb = HdbscanHDBSCAN(
-            min_cluster_size=min_size, min_samples=5, metric="euclidean", prediction_data=False
-        )
+        hdb = HdbscanHDBSCAN(min_cluster_size=min_size, min_samples=5, metric="euclidean", prediction_data=False)
     return np.asarray(hdb.fit_predict(reduced), dtype=np.int64)
 
 
