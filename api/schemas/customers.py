@@ -224,8 +224,16 @@ class CustomerInsightsPublic(BaseModel):
     competitors: list[CompetitorPublic]
     sentiment: list[SentimentPointPublic] = Field(description="Per call, in the order the calls took place")
     deals: list[InsightDealPublic]
-    topics: list[dict[str, Any]] | None = Field(default=None, description="Topics, once computed")
-    win_patterns: list[dict[str, Any]] | None = Field(default=None, description="Win patterns, once computed")
+    topics: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="The customer side's topics in the calls you may see, most calls first, with redacted quotes "
+        "(empty until topics are fitted)",
+    )
+    win_patterns: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="The significant win patterns of the customer's segment, each matched (with the utterance), "
+        "missed or measured (empty until patterns are computed)",
+    )
 
 
 class CustomerRecordPublic(BaseModel):
