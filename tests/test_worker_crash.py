@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from insight import pipeline
 from insight.calls.service import UploadMeta, ingest
 from insight.runtime import Runtime
 from models import Call, Job, JobState, Utterance
@@ -120,13 +121,13 @@ def test_sigkill_mid_transcription_recovers_without_duplicates(
         jobs = s.exec(select(Job).where(Job.call_id == call_id)).all()
         utterances = s.exec(select(Utterance).order_by(Utterance.idx)).all()  # type: ignore[arg-type]
     assert len(calls) == 1, log.read_text()[-3000:]
-    assert sorted(j.name for j in jobs) == ["analyze.call", "diarize.call", "transcribe.call"], log.read_text()[-3000:]
+    stages = sorted(stage.name for stage in pipeline.REGISTRY.stages)
+    assert sorted(j.name for j in jobs) == stages, log.read_text()[-3000:]
     assert calls[0].status == "done"
     assert calls[0].progress == 1.0
     attempts = {j.name: j.attempt for j in jobs}
     assert attempts["transcribe.call"] == 2, "the job ran exactly twice: the killed attempt and the recovery"
-    assert attempts["diarize.call"] == 1
-    assert attempts["analyze.call"] == 1
+    assert all(attempts[name] == 1 for name in stages if name != "transcribe.call"), attempts
     assert [u.idx for u in utterances] == list(range(len(utterances)))
     assert len({(u.start, u.channel) for u in utterances}) == len(utterances)
     text = " ".join(u.text for u in utterances).lower()
