@@ -283,7 +283,10 @@ def test_role_correction_recomputes_metrics_and_enrols_the_voice(
         with Session(pipeline_runtime.engine) as s:
             redo = s.exec(select(Job).where(Job.call_id == call_id, Job.name == "analyze.call")).all()
         assert len(redo) == 2
-        assert build_runner(pipeline_runtime).run_next("analyze")
+        runner = build_runner(pipeline_runtime)
+        assert runner.run_next("analyze")
+        while runner.run_next("analyze"):  # the stages after the minutes run again too
+            pass
         minutes = client.get(f"/api/calls/{call_id}/minutes").json()
         roles_in_minutes = {p["speaker"]: p["role"] for p in minutes["minutes"]["participants"]}
         assert roles_in_minutes[customer] == "rep"
